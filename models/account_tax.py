@@ -1,0 +1,28 @@
+from odoo import fields, models
+
+from ..vendors.receipt import VAT_CODES
+
+VAT_CODE_LABELS = {
+    "none": "No VAT",
+    "vat0": "VAT 0%",
+    "vat5": "VAT 5%",
+    "vat7": "VAT 7%",
+    "vat10": "VAT 10%",
+    "vat20": "VAT 20%",
+    "vat22": "VAT 22%",
+    "vat105": "VAT 5/105",
+    "vat107": "VAT 7/107",
+    "vat110": "VAT 10/110",
+    "vat120": "VAT 20/120",
+    "vat122": "VAT 22/122",
+}
+
+
+class AccountTax(models.Model):
+    _inherit = "account.tax"
+
+    l10n_ru_kkm_vat_code = fields.Selection(
+        selection=[(code, VAT_CODE_LABELS[code]) for code in VAT_CODES],
+        string="Fiscal VAT code",
+        help="The VAT rate printed on fiscal receipts (tag 1199) for lines with this tax.",
+    )

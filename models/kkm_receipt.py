@@ -1,0 +1,296 @@
+import logging
+import uuid
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError
+
+from ..vendors import outcome as oc
+from ..vendors.errors import TransientError
+
+_logger = logging.getLogger(__name__)
+
+# Receipt states (design.md §3). One method, _l10n_ru_kkm_set_state, performs every move:
+#
+# to_send ──accepted (ATOL)──────────────► sent ──report/callback: done──► done
+# to_send ──fiscal data returned (Checkonline)─────────────────────────► done
+# to_send ──transient failure (network, 5xx, 429)──► to_send (retry later, same external_id)
+# to_send ──no answer after the request left───────► unknown (outcome uncertain: ask, never resend blind)
+# unknown ──report/duplicate says registered───────► sent | done
+# unknown ──vendor confirms it never got it────────► to_send (same external_id)
+# unknown ──vendor holds a failed document─────────► error
+# to_send ──permanent failure (validation, auth, config)──► error (+ activity, banner)
+# sent    ──report: fail────────────────────────────► error
+# error   ──resend──────────────────────────────────► to_send (new external_id only if the vendor
+#                                                     recorded a failed document under the old one)
+STATES = [
+    ("to_send", "To send"),
+    ("sent", "Sent"),
+    ("unknown", "Outcome unknown"),
+    ("done", "Done"),
+    ("error", "Error"),
+]
+TRANSITIONS = {
+    "to_send": {"sent", "done", "to_send", "unknown", "error"},
+    "unknown": {"sent", "done", "to_send", "error"},
+    "sent": {"done", "error"},
+    "error": {"to_send"},
+    "done": set(),
+}
+# States in which a receipt is still open for its invoice (at most one per operation).
+OPEN_STATES = ("to_send", "sent", "unknown", "error")
+
+FISCAL_FIELDS = (
+    "fn_number",
+    "fiscal_document_number",
+    "fiscal_document_attribute",
+    "shift_number",
+    "fiscal_receipt_number",
+    "receipt_datetime",
+    "ecr_registration_number",
+    "ofd_inn",
+    "ofd_receipt_url",
+    "fns_site",
+)
+
+
+class L10nRuKkmReceipt(models.Model):
+    _name = "l10n_ru_kkm.receipt"
+    _description = "Fiscal receipt"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+    )
+    partner_id = fields.Many2one(related="move_id.partner_id", string="Customer")
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    operation = fields.Selection(
+        selection=[("sell", "Sale"), ("sell_refund", "Sale refund")],
+        required=True,
+        readonly=True,
+    )
+    vendor = fields.Selection(
+        selection=lambda self: self.env["res.company"]._fields["l10n_ru_kkm_vendor"].selection,
+        required=True,
+        readonly=True,
+        help="The cash register service, frozen when the receipt was created.",
+    )
+    external_id = fields.Char(
+        string="External ID",
+        required=True,
+        readonly=True,
+        copy=False,
+        help="Idempotency key sent to the service; kept on every retry.",
+    )
+    vendor_uuid = fields.Char(string="Vendor document ID", readonly=True, copy=False)
+    state = fields.Selection(selection=STATES, required=True, default="to_send", readonly=True, tracking=True)
+    amount_total = fields.Monetary(string="Total", currency_field="currency_id", readonly=True)
+    request_payload = fields.Json(readonly=True, copy=False)
+    response_payload = fields.Json(readonly=True, copy=False)
+    error_code = fields.Char(readonly=True, copy=False)
+    error_message = fields.Text(readonly=True, copy=False)
+    error_kind = fields.Selection(
+        selection=[
+            ("data", "Invoice data"),
+            ("validation", "Refused by the service"),
+            ("auth", "Credentials"),
+            ("config", "Settings"),
+            ("device", "Cash register failure"),
+        ],
+        readonly=True,
+        copy=False,
+    )
+    fn_number = fields.Char(string="FN number", readonly=True, copy=False)
+    fiscal_document_number = fields.Integer(string="FD number", readonly=True, copy=False)
+    fiscal_document_attribute = fields.Char(string="Fiscal sign (FPD)", readonly=True, copy=False)
+    shift_number = fields.Integer(readonly=True, copy=False)
+    fiscal_receipt_number = fields.Integer(string="Receipt number in shift", readonly=True, copy=False)
+    receipt_datetime = fields.Char(string="Fiscal date and time", readonly=True, copy=False)
+    ecr_registration_number = fields.Char(string="Register registration number", readonly=True, copy=False)
+    ofd_inn = fields.Char(string="OFD INN", readonly=True, copy=False)
+    ofd_receipt_url = fields.Char(string="Receipt at the OFD", readonly=True, copy=False)
+    fns_site = fields.Char(string="Tax office site", readonly=True, copy=False)
+    attempt_ids = fields.One2many("l10n_ru_kkm.receipt.attempt", "receipt_id", string="Attempts", readonly=True)
+
+    _external_id_unique = models.Constraint(
+        "UNIQUE(company_id, vendor, external_id)",
+        "A receipt with this external ID already exists for this service.",
+    )
+    _one_open_per_operation = models.UniqueIndex(
+        "(move_id, operation) WHERE state IN ('to_send', 'sent', 'unknown', 'error')",
+        "An invoice may have only one open receipt per operation.",
+    )
+
+    @api.depends("operation", "move_id.name")
+    def _compute_name(self):
+        labels = dict(self._fields["operation"]._description_selection(self.env))
+        for receipt in self:
+            receipt.name = f"{labels.get(receipt.operation, '')} {receipt.move_id.name or ''}".strip()
+
+    @api.model
+    def _new_external_id(self):
+        return uuid.uuid4().hex
+
+    # -- state machine ---------------------------------------------------------------
+
+    def _l10n_ru_kkm_set_state(self, new_state, **values):
+        """The only way a receipt changes state; refuses moves not in TRANSITIONS."""
+        for receipt in self:
+            if new_state not in TRANSITIONS[receipt.state]:
+                raise UserError(
+                    self.env._(
+                        "Fiscal receipt %(name)s cannot go from %(old)s to %(new)s.",
+                        name=receipt.display_name,
+                        old=receipt.state,
+                        new=new_state,
+                    )
+                )
+        # Users only read receipts; their state is the module's business (design.md §9).
+        self.sudo().write(dict(values, state=new_state))
+
+    # -- preparation -----------------------------------------------------------------
+
+    @api.model
+    def _l10n_ru_kkm_create_for_moves(self, moves):
+        """Create the receipts of freshly posted invoices; nothing is sent here."""
+        receipts = self.browse()
+        for move in moves:
+            operation = "sell" if move.move_type == "out_invoice" else "sell_refund"
+            if move.l10n_ru_kkm_receipt_ids.filtered(lambda r, op=operation: r.operation == op):
+                continue
+            receipt = self.sudo().create(
+                {
+                    "company_id": move.company_id.id,
+                    "move_id": move.id,
+                    "operation": operation,
+                    "vendor": move.company_id.l10n_ru_kkm_vendor,
+                    "external_id": self._new_external_id(),
+                    "amount_total": move.amount_total,
+                }
+            )
+            receipt._l10n_ru_kkm_prepare()
+            receipts |= receipt
+        return receipts
+
+    def _l10n_ru_kkm_prepare(self):
+        """Freeze the vendor request; invalid data puts the receipt in error, visibly."""
+        for receipt in self:
+            try:
+                data = self.env["l10n_ru_kkm.receipt.builder"]._build(receipt)
+                payload = receipt._l10n_ru_kkm_client().build_payload(data)
+            except UserError as error:
+                receipt._l10n_ru_kkm_set_state(
+                    "error", error_kind="data", error_code=False, error_message=str(error.args[0])
+                )
+                continue
+            receipt.sudo().write({"request_payload": payload, "error_message": False, "error_kind": False})
+
+    # -- sending ---------------------------------------------------------------------
+
+    def _l10n_ru_kkm_client(self):
+        self.ensure_one()
+        return self.company_id._l10n_ru_kkm_client(self.vendor, on_exchange=self._l10n_ru_kkm_log_exchange)
+
+    def _l10n_ru_kkm_send(self):
+        """Register receipts whose request is frozen and committed.
+
+        Only one worker sends a receipt at a time: a receipt locked by another is skipped.
+        """
+        sendable = self.sudo().filtered(lambda r: r.state in ("to_send", "unknown") and r.request_payload)
+        for receipt in sendable.try_lock_for_update(allow_referencing=True):
+            client = receipt._l10n_ru_kkm_client()
+            try:
+                outcome = client.register(receipt.operation, receipt.request_payload)
+            except TransientError as error:
+                receipt._l10n_ru_kkm_on_transient(error)
+                continue
+            receipt._l10n_ru_kkm_apply(outcome)
+
+    def _l10n_ru_kkm_fetch_report(self):
+        """Ask the vendor for the result of receipts it accepted."""
+        pending = self.sudo().filtered(lambda r: r.state in ("sent", "unknown") and r.vendor_uuid)
+        for receipt in pending.try_lock_for_update(allow_referencing=True):
+            try:
+                outcome = receipt._l10n_ru_kkm_client().report(receipt.vendor_uuid)
+            except TransientError as error:
+                _logger.info("Report of fiscal receipt %s postponed: %s", receipt.id, error)
+                continue
+            receipt._l10n_ru_kkm_apply(outcome)
+
+    def _l10n_ru_kkm_on_transient(self, error):
+        # An answer lost after the request left: the vendor may hold the receipt.
+        new_state = "unknown" if error.uncertain else self.state
+        if new_state != self.state or self.state == "to_send":
+            self._l10n_ru_kkm_set_state(new_state, error_message=str(error), error_code=False)
+
+    def _l10n_ru_kkm_apply(self, outcome):
+        """Map a vendor outcome onto the receipt."""
+        self.ensure_one()
+        values = {"response_payload": outcome.raw}
+        if outcome.status == oc.ACCEPTED:
+            values.update(vendor_uuid=outcome.vendor_id, error_message=False, error_code=False)
+            self._l10n_ru_kkm_set_state("sent", **values)
+        elif outcome.status == oc.DONE:
+            values.update(self._l10n_ru_kkm_fiscal_values(outcome.fiscal))
+            values.update(error_message=False, error_code=False, error_kind=False)
+            self._l10n_ru_kkm_set_state("done", **values)
+        elif outcome.status == oc.FAILED:
+            values.update(
+                error_code=outcome.error_code, error_message=outcome.error_text, error_kind=outcome.kind
+            )
+            self._l10n_ru_kkm_set_state("error", **values)
+        elif outcome.status == oc.WAIT and self.state == "unknown":
+            self._l10n_ru_kkm_set_state("sent", **values)
+
+    @staticmethod
+    def _l10n_ru_kkm_fiscal_values(fiscal):
+        return {name: getattr(fiscal, name) or False for name in FISCAL_FIELDS}
+
+    # -- attempt log -----------------------------------------------------------------
+
+    def _l10n_ru_kkm_log_exchange(self, exchange):
+        """Write the attempt in its own transaction, so a rollback of the send keeps it."""
+        values = {
+            "receipt_id": self.id,
+            "action": exchange.action,
+            "url": exchange.url,
+            "http_status": exchange.http_status or 0,
+            "duration_ms": exchange.duration_ms,
+            "error_code": exchange.error_code,
+            "error_type": exchange.error_type,
+            "message": exchange.message,
+            "request_payload": exchange.request,
+            "response_payload": exchange.response,
+        }
+        self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(values)
+        self.invalidate_recordset(["attempt_ids"])
+
+    def _l10n_ru_kkm_send_after_commit(self):
+        """Send once the transaction that froze the requests is committed (design.md §4.1)."""
+        receipt_ids = self.filtered(lambda r: r.state == "to_send").ids
+        if not receipt_ids:
+            return
+        registry, context = self.env.registry, self.env.context
+
+        @self.env.cr.postcommit.add
+        def send():
+            # The invoice is already posted: a failure here must never surface to the user
+            # as a failed posting; the receipt keeps its state and is retried.
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, context)
+                    receipts = env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()
+                    receipts._l10n_ru_kkm_send()
+                    cr.commit()
+                    receipts.filtered(lambda r: r.state == "sent")._l10n_ru_kkm_fetch_report()
+            except Exception:
+                _logger.exception("Sending fiscal receipts %s failed", receipt_ids)

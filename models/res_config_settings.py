@@ -1,0 +1,19 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    l10n_ru_kkm_enabled = fields.Boolean(related="company_id.l10n_ru_kkm_enabled", readonly=False)
+    l10n_ru_kkm_vendor = fields.Selection(related="company_id.l10n_ru_kkm_vendor", readonly=False)
+    l10n_ru_kkm_test_mode = fields.Boolean(related="company_id.l10n_ru_kkm_test_mode", readonly=False)
+    l10n_ru_kkm_service_url = fields.Char(related="company_id.l10n_ru_kkm_service_url", readonly=False)
+    l10n_ru_kkm_atol_login = fields.Char(related="company_id.l10n_ru_kkm_atol_login", readonly=False)
+    l10n_ru_kkm_atol_password = fields.Char(related="company_id.l10n_ru_kkm_atol_password", readonly=False)
+    l10n_ru_kkm_atol_group_code = fields.Char(related="company_id.l10n_ru_kkm_atol_group_code", readonly=False)
+    l10n_ru_kkm_inn = fields.Char(related="company_id.l10n_ru_kkm_inn", readonly=False)
+    l10n_ru_kkm_payment_address = fields.Char(
+        related="company_id.l10n_ru_kkm_payment_address", readonly=False
+    )
+    l10n_ru_kkm_email = fields.Char(related="company_id.l10n_ru_kkm_email", readonly=False)
+    l10n_ru_kkm_sno = fields.Selection(related="company_id.l10n_ru_kkm_sno", readonly=False)

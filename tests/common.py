@@ -1,0 +1,145 @@
+"""Shared set-up: a Russian company configured for ATOL Online, ATOL faked at the HTTP boundary."""
+
+import json
+import re
+
+import responses
+
+from odoo.tests.common import _super_send
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+ATOL_URL = "https://atol.test/possystem"
+GROUP = "test-group_1"
+
+DONE_PAYLOAD = {
+    "total": 1200.0,
+    "fns_site": "www.nalog.gov.ru",
+    "fn_number": "9999078900004792",
+    "shift_number": 23,
+    "receipt_datetime": "28.11.2026 12:00:00",
+    "fiscal_receipt_number": 6,
+    "fiscal_document_number": 133,
+    "ecr_registration_number": "0000111118041361",
+    "fiscal_document_attribute": 3449555941,
+    "ofd_inn": "7709364346",
+    "ofd_receipt_url": "https://consumer.1-ofd-test.ru/v1?fn=9999078900004792&fp=3449555941&i=133",
+}
+
+
+class FakeAtol:
+    """A programmable ATOL Online v4/v5 at the transport boundary (``responses``)."""
+
+    def __init__(self, mock, version="v4"):
+        self.mock = mock
+        self.root = f"{ATOL_URL}/{version}"
+        self.registered = []
+        self.tokens_issued = 0
+
+    def token_ok(self, token="token-1"):
+        def answer(request):
+            self.tokens_issued += 1
+            return 200, {}, json.dumps({"error": None, "token": token, "timestamp": "28.11.2026 12:00:00"})
+
+        self.mock.add_callback(responses.POST, f"{self.root}/getToken", callback=answer)
+
+    def register_ok(self, uuid="uuid-1", operation="sell"):
+        def answer(request):
+            self.registered.append(json.loads(request.body))
+            return 200, {}, json.dumps({"uuid": uuid, "status": "wait", "error": None, "timestamp": "x"})
+
+        self.mock.add_callback(responses.POST, f"{self.root}/{GROUP}/{operation}", callback=answer)
+
+    def register_error(self, code, text, http_status=400, operation="sell", uuid=None):
+        body = {
+            "error": {"error_id": "e-1", "code": code, "text": text, "type": "system"},
+            "status": "fail",
+            "timestamp": "28.11.2026 12:00:00",
+        }
+        if uuid:
+            body.update(uuid=uuid, status="wait")
+        self.mock.add(responses.POST, f"{self.root}/{GROUP}/{operation}", json=body, status=http_status)
+
+    def report_done(self, uuid="uuid-1", payload=None):
+        body = {
+            "uuid": uuid,
+            "error": None,
+            "status": "done",
+            "payload": payload or DONE_PAYLOAD,
+            "timestamp": "28.11.2026 12:00:01",
+            "group_code": GROUP,
+        }
+        self.mock.add(responses.GET, f"{self.root}/{GROUP}/report/{uuid}", json=body)
+
+    def report_fail(self, uuid="uuid-1", code=16, text="Неверная цена (сумма)"):
+        body = {
+            "uuid": uuid,
+            "error": {"error_id": "e-2", "code": code, "text": text, "type": "driver"},
+            "status": "fail",
+            "payload": None,
+            "timestamp": "28.11.2026 12:00:01",
+        }
+        self.mock.add(responses.GET, f"{self.root}/{GROUP}/report/{uuid}", json=body)
+
+    def calls_to(self, pattern):
+        return [call for call in self.mock.calls if re.search(pattern, call.request.url)]
+
+
+class KkmTestCommon(AccountTestInvoicingCommon):
+    @classmethod
+    @AccountTestInvoicingCommon.setup_country("ru")
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data["company"]
+        cls.company.write(
+            {
+                "l10n_ru_kkm_enabled": True,
+                "l10n_ru_kkm_vendor": "atol_v4",
+                "l10n_ru_kkm_test_mode": True,
+                "l10n_ru_kkm_service_url": ATOL_URL,
+                "l10n_ru_kkm_atol_login": "login",
+                "l10n_ru_kkm_atol_password": "secret-password",
+                "l10n_ru_kkm_atol_group_code": GROUP,
+                "l10n_ru_kkm_inn": "5544332219",
+                "l10n_ru_kkm_payment_address": "https://shop.example.ru",
+                "l10n_ru_kkm_email": "shop@example.ru",
+                "l10n_ru_kkm_sno": "osn",
+            }
+        )
+        cls.vat20 = cls.env["account.tax"].create(
+            {
+                "name": "НДС 20% (incl.)",
+                "amount": 20,
+                "amount_type": "percent",
+                "price_include_override": "tax_included",
+                "type_tax_use": "sale",
+                "company_id": cls.company.id,
+                "l10n_ru_kkm_vat_code": "vat120",
+            }
+        )
+        cls.partner_a.write({"email": "buyer@example.ru", "phone": False})
+
+    @classmethod
+    def _request_handler(cls, session, request, **kwargs):
+        # Let requests reach the transport adapter, where `responses` fakes the vendor.
+        return _super_send(session, request, **kwargs)
+
+    def setUp(self):
+        super().setUp()
+        # Cursors the module opens (attempt log, token store, after-commit send) share the test's.
+        self.registry_enter_test_mode()
+        self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.mock.start()
+        self.addCleanup(self.mock.stop)
+        self.addCleanup(self.mock.reset)
+        self.atol = FakeAtol(self.mock)
+
+    def post_invoice(self, amounts=(1200.0,), move_type="out_invoice", partner=None, taxes=None):
+        move = self.init_invoice(
+            move_type,
+            partner=partner or self.partner_a,
+            amounts=list(amounts),
+            taxes=taxes if taxes is not None else self.vat20,
+        )
+        move.action_post()
+        return move

@@ -1,0 +1,23 @@
+"""Error taxonomy of the vendor layer.
+
+Outcomes the vendor answered are data (see ``outcome.Outcome``); exceptions are kept
+for transport problems, where the caller must know whether the request may have been
+processed (``uncertain``): an uncertain failure is resolved by asking the vendor again
+with the same idempotency key, never by sending under a new one.
+"""
+
+
+class VendorError(Exception):
+    """Base class: a message safe to show (never contains a secret)."""
+
+
+class TransientError(VendorError):
+    """Network trouble, HTTP 5xx, 429, unreadable answer: try again later.
+
+    ``uncertain`` is True when the request left this machine and its fate is unknown.
+    """
+
+    def __init__(self, message, *, uncertain=False, http_status=None):
+        super().__init__(message)
+        self.uncertain = uncertain
+        self.http_status = http_status

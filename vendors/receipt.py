@@ -1,0 +1,152 @@
+"""Neutral fiscal receipt data, independent of any vendor protocol and of Odoo.
+
+The ORM builds these objects from an invoice; each vendor client serializes them
+into its own wire format (ATOL v4 strings, ATOL v5 integer codes, Checkonline kopecks).
+Money is always ``Decimal`` with two decimals, quantities ``Decimal`` with at most three.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+# Operations (ATOL names; Checkonline maps them to DocumentType).
+SELL = "sell"
+SELL_REFUND = "sell_refund"
+SELL_CORRECTION = "sell_correction"
+SELL_REFUND_CORRECTION = "sell_refund_correction"
+OPERATIONS = (SELL, SELL_REFUND, SELL_CORRECTION, SELL_REFUND_CORRECTION)
+
+# Taxation systems (tag 1055), ATOL spelling.
+TAXATION_SYSTEMS = ("osn", "usn_income", "usn_income_outcome", "envd", "esn", "patent")
+
+# VAT codes (tag 1199), ATOL spelling; "none" means no VAT.
+VAT_CODES = (
+    "none",
+    "vat0",
+    "vat5",
+    "vat7",
+    "vat10",
+    "vat20",
+    "vat22",
+    "vat105",
+    "vat107",
+    "vat110",
+    "vat120",
+    "vat122",
+)
+
+# Payment method (tag 1214), ATOL v4 spelling; v5 uses the same strings.
+PAYMENT_METHODS = (
+    "full_prepayment",
+    "prepayment",
+    "advance",
+    "full_payment",
+    "partial_payment",
+    "credit",
+    "credit_payment",
+)
+
+# Payment object (tag 1212), ATOL v4 spelling; the v5 client maps to integer codes.
+PAYMENT_OBJECTS = (
+    "commodity",
+    "excise",
+    "job",
+    "service",
+    "payment",
+    "agent_commission",
+    "another",
+)
+
+# Payment types (tag 1031/1081/1215/1216/1217), ATOL integer codes.
+PAYMENT_CASH = 0
+PAYMENT_ELECTRONIC = 1
+PAYMENT_ADVANCE = 2
+PAYMENT_CREDIT = 3
+PAYMENT_OTHER = 4
+
+# Measure (tag 2108), FFD 1.2 integer codes; 0 = pieces.
+MEASURE_PIECE = 0
+
+
+@dataclass(frozen=True)
+class Client:
+    email: str = ""
+    phone: str = ""  # "+7..." form
+    name: str = ""
+    inn: str = ""
+
+
+@dataclass(frozen=True)
+class Company:
+    inn: str
+    sno: str
+    payment_address: str
+    email: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    price: Decimal
+    quantity: Decimal
+    sum: Decimal
+    vat: str = "none"
+    payment_method: str = "full_payment"
+    payment_object: str = "commodity"
+    measure: int = MEASURE_PIECE
+    measurement_unit: str = ""  # free text for FFD 1.05
+
+    @property
+    def vat_sum(self):
+        """VAT included in this item's sum, rounded to the kopeck (tag 1200)."""
+        return vat_amount(self.vat, self.sum)
+
+
+@dataclass(frozen=True)
+class Payment:
+    type: int
+    sum: Decimal
+
+
+@dataclass(frozen=True)
+class Receipt:
+    operation: str
+    external_id: str
+    timestamp: datetime
+    company: Company
+    client: Client
+    items: tuple
+    payments: tuple
+    total: Decimal
+    cashier: str = ""
+    callback_url: str = ""
+    internet: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+# Rate of each VAT code, as the fraction of the gross sum that is VAT.
+_VAT_FRACTIONS = {
+    "none": None,
+    "vat0": Decimal(0),
+    "vat5": Decimal(5) / Decimal(105),
+    "vat7": Decimal(7) / Decimal(107),
+    "vat10": Decimal(10) / Decimal(110),
+    "vat20": Decimal(20) / Decimal(120),
+    "vat22": Decimal(22) / Decimal(122),
+    "vat105": Decimal(5) / Decimal(105),
+    "vat107": Decimal(7) / Decimal(107),
+    "vat110": Decimal(10) / Decimal(110),
+    "vat120": Decimal(20) / Decimal(120),
+    "vat122": Decimal(22) / Decimal(122),
+}
+
+KOPECK = Decimal("0.01")
+
+
+def vat_amount(vat_code, gross):
+    """VAT contained in a gross amount for a VAT code; None for "none"."""
+    fraction = _VAT_FRACTIONS[vat_code]
+    if fraction is None:
+        return None
+    return (gross * fraction).quantize(KOPECK, rounding="ROUND_HALF_UP")
