@@ -16,5 +16,5 @@
         "views/account_tax_views.xml",
         "views/res_config_settings_views.xml",
     ],
-    "installable": True,
+    "demo": ["demo/demo_company.xml"],
 }

@@ -1,7 +1,10 @@
-from . import res_company
-from . import account_tax
-from . import kkm_receipt
-from . import kkm_receipt_attempt
-from . import receipt_builder
-from . import account_move
-from . import res_config_settings
+from . import (
+    account_move,
+    account_tax,
+    demo,
+    kkm_receipt,
+    kkm_receipt_attempt,
+    receipt_builder,
+    res_company,
+    res_config_settings,
+)

@@ -119,7 +119,9 @@ class L10nRuKkmReceipt(models.Model):
     ofd_inn = fields.Char(string="OFD INN", readonly=True, copy=False)
     ofd_receipt_url = fields.Char(string="Receipt at the OFD", readonly=True, copy=False)
     fns_site = fields.Char(string="Tax office site", readonly=True, copy=False)
-    attempt_ids = fields.One2many("l10n_ru_kkm.receipt.attempt", "receipt_id", string="Attempts", readonly=True)
+    attempt_ids = fields.One2many(
+        "l10n_ru_kkm.receipt.attempt", "receipt_id", string="Attempts", readonly=True
+    )
 
     _external_id_unique = models.Constraint(
         "UNIQUE(company_id, vendor, external_id)",
@@ -288,9 +290,10 @@ class L10nRuKkmReceipt(models.Model):
             try:
                 with registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, context)
+                    env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()._l10n_ru_kkm_send()
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, context)
                     receipts = env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()
-                    receipts._l10n_ru_kkm_send()
-                    cr.commit()
                     receipts.filtered(lambda r: r.state == "sent")._l10n_ru_kkm_fetch_report()
             except Exception:
                 _logger.exception("Sending fiscal receipts %s failed", receipt_ids)

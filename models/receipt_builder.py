@@ -7,6 +7,7 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_repr
 
 from ..vendors import allocation
 from ..vendors import receipt as rd
@@ -42,7 +43,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         move, company = receipt.move_id, receipt.company_id
         problems = self._company_problems(company) + self._move_problems(move)
         lines = []
-        for line in move.invoice_line_ids.filtered(lambda l: l.display_type == "product"):
+        for line in move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
             vat, problem = self._vat_code(line)
             if problem:
                 problems.append(problem)
@@ -75,11 +76,10 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
 
     @api.model
     def _company_problems(self, company):
-        _ = self.env._
         problems = []
         if not INN_PATTERN.match(company.l10n_ru_kkm_inn or ""):
             problems.append(
-                _(
+                self.env._(
                     "The seller INN of %(company)s must have 10 or 12 digits: set it in "
                     "Settings › Invoicing › Fiscalization (54-FZ).",
                     company=company.name,
@@ -87,7 +87,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             )
         if not company.l10n_ru_kkm_payment_address:
             problems.append(
-                _(
+                self.env._(
                     "The place of settlement of %(company)s is missing: set the web site address in "
                     "Settings › Invoicing › Fiscalization (54-FZ).",
                     company=company.name,
@@ -95,7 +95,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             )
         if not (company.l10n_ru_kkm_email or company.email):
             problems.append(
-                _(
+                self.env._(
                     "The seller e-mail of %(company)s is missing: set it in "
                     "Settings › Invoicing › Fiscalization (54-FZ).",
                     company=company.name,
@@ -103,7 +103,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             )
         if not company.l10n_ru_kkm_atol_group_code:
             problems.append(
-                _(
+                self.env._(
                     "The ATOL group code of %(company)s is missing: copy it from the ATOL Online "
                     "account into Settings › Invoicing › Fiscalization (54-FZ).",
                     company=company.name,
@@ -113,11 +113,10 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
 
     @api.model
     def _move_problems(self, move):
-        _ = self.env._
         problems = []
         if move.currency_id != move.company_id.currency_id or move.currency_id.name != "RUB":
             problems.append(
-                _(
+                self.env._(
                     "Invoice %(move)s is in %(currency)s: fiscal receipts are registered in roubles "
                     "only. Issue the invoice in RUB.",
                     move=move.display_name,
@@ -127,15 +126,17 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         partner = move.partner_id
         if not partner.email and not (partner.phone or getattr(partner, "mobile", False)):
             problems.append(
-                _(
+                self.env._(
                     "Customer %(partner)s has neither an e-mail nor a phone: the receipt must be sent "
                     "to one of them. Add an e-mail or a phone to the customer.",
                     partner=partner.display_name,
                 )
             )
-        if not move.invoice_line_ids.filtered(lambda l: l.display_type == "product"):
+        if not move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
             problems.append(
-                _("Invoice %(move)s has no product lines to put on a receipt.", move=move.display_name)
+                self.env._(
+                    "Invoice %(move)s has no product lines to put on a receipt.", move=move.display_name
+                )
             )
         return problems
 
@@ -148,7 +149,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         if len(taxes) == 1 and all(codes):
             return codes.pop(), None
         return "none", self.env._(
-            "Line \"%(line)s\" of %(move)s: set the fiscal VAT code on tax %(taxes)s "
+            'Line "%(line)s" of %(move)s: set the fiscal VAT code on tax %(taxes)s '
             "(Accounting › Configuration › Taxes); a line may carry one VAT tax only.",
             line=line.name or line.product_id.display_name,
             move=line.move_id.display_name,
@@ -165,12 +166,18 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         is_service = line.product_id.type == "service"
         return allocation.SourceLine(
             name=name,
-            quantity=Decimal(str(line.quantity)),
+            quantity=self._quantity(line.quantity),
             amount=_decimal(line.price_total),
             vat=vat,
             payment_object="service" if is_service else "commodity",
             measurement_unit=(line.product_uom_id.name or "")[:16],
         )
+
+    @api.model
+    def _quantity(self, quantity):
+        # The float as Odoo shows it (its precision), not its binary noise (0.30000000000000004).
+        digits = self.env["decimal.precision"].precision_get("Product Unit")
+        return Decimal(float_repr(quantity, digits)).normalize()
 
     @api.model
     def _company(self, company):

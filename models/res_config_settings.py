@@ -10,7 +10,9 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_service_url = fields.Char(related="company_id.l10n_ru_kkm_service_url", readonly=False)
     l10n_ru_kkm_atol_login = fields.Char(related="company_id.l10n_ru_kkm_atol_login", readonly=False)
     l10n_ru_kkm_atol_password = fields.Char(related="company_id.l10n_ru_kkm_atol_password", readonly=False)
-    l10n_ru_kkm_atol_group_code = fields.Char(related="company_id.l10n_ru_kkm_atol_group_code", readonly=False)
+    l10n_ru_kkm_atol_group_code = fields.Char(
+        related="company_id.l10n_ru_kkm_atol_group_code", readonly=False
+    )
     l10n_ru_kkm_inn = fields.Char(related="company_id.l10n_ru_kkm_inn", readonly=False)
     l10n_ru_kkm_payment_address = fields.Char(
         related="company_id.l10n_ru_kkm_payment_address", readonly=False

@@ -21,12 +21,20 @@ def _parser():
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8090, help="port (0 = any free port; default 8090)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
-    parser.add_argument("--done-delay", type=float, default=2.0, help="seconds a document stays in wait (default 2)")
-    parser.add_argument("--fail-share", type=float, default=0.0, help="share 0..1 of documents ending in fail")
-    parser.add_argument("--token-ttl", type=float, default=86400.0, help="ATOL token lifetime in seconds (default 24 h)")
+    parser.add_argument(
+        "--done-delay", type=float, default=2.0, help="seconds a document stays in wait (default 2)"
+    )
+    parser.add_argument(
+        "--fail-share", type=float, default=0.0, help="share 0..1 of documents ending in fail"
+    )
+    parser.add_argument(
+        "--token-ttl", type=float, default=86400.0, help="ATOL token lifetime in seconds (default 24 h)"
+    )
     parser.add_argument("--tls-cert", help="server certificate (PEM): serve HTTPS")
     parser.add_argument("--tls-key", help="server private key (PEM)")
-    parser.add_argument("--tls-client-ca", help="CA (PEM) that must have signed the client certificate (mutual TLS)")
+    parser.add_argument(
+        "--tls-client-ca", help="CA (PEM) that must have signed the client certificate (mutual TLS)"
+    )
     parser.add_argument(
         "--faults", help='fault configuration as JSON or @file.json, e.g. \'{"drop": {"probability": 0.1}}\''
     )
@@ -73,17 +81,16 @@ def main(argv=None):
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
+    # Both set explicitly: a shell starting us in the background may have ignored SIGINT.
     signal.signal(signal.SIGTERM, lambda *_args: stop.set())
+    signal.signal(signal.SIGINT, lambda *_args: stop.set())
     try:
         sandbox.start()
     except OSError as exc:
         print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        stop.wait()
     finally:
         sandbox.stop()
     return 0

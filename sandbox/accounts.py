@@ -27,8 +27,22 @@ class Account:
 
 # The public test credentials that ATOL's own test environment uses (vendor-api.md §1).
 DEFAULT_ACCOUNTS = (
-    Account("v4-online-atol-ru", "iGFFuihss", "v4-online-atol-ru_4179", "5544332219", ("v4",), "https://v4.online.atol.ru"),
-    Account("v5-online-atol-ru", "zUr0OxfI", "v5-online-atol-ru_5179", "5544332219", ("v5",), "https://v5.online.atol.ru"),
+    Account(
+        "v4-online-atol-ru",
+        "iGFFuihss",
+        "v4-online-atol-ru_4179",
+        "5544332219",
+        ("v4",),
+        "https://v4.online.atol.ru",
+    ),
+    Account(
+        "v5-online-atol-ru",
+        "zUr0OxfI",
+        "v5-online-atol-ru_5179",
+        "5544332219",
+        ("v5",),
+        "https://v5.online.atol.ru",
+    ),
 )
 
 

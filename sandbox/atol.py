@@ -32,7 +32,7 @@ class AtolService:
 
     def _error(self, code, *args, text=None, outcome=None, **extra):
         with self.app.lock:
-            status, body = errors.service_error(self.app.rng_ids, code, *args, text=text, **extra)
+            status, body = errors.service_error(self.app.rng_errors, code, *args, text=text, **extra)
         return json_response(status, body, outcome or f"error {code}")
 
     def _authorize(self, request, version, group):
@@ -55,7 +55,9 @@ class AtolService:
     def get_token(self, request, version):
         app = self.app
         if request.method == "GET":
-            credentials = {key: request.query[key] for key in ("login", "pass", "source") if key in request.query}
+            credentials = {
+                key: request.query[key] for key in ("login", "pass", "source") if key in request.query
+            }
         else:
             if not request.content_type_ok():
                 return self._error(41, request.headers.get("Content-Type") or "")
@@ -173,7 +175,7 @@ class AtolService:
         if document.planned_failure:
             code, error_type, text = document.planned_failure
             document.status = "fail"
-            document.error = errors.error_object(app.rng_ids, code, text, error_type)
+            document.error = errors.error_object(app.rng_errors, code, text, error_type)
             document.payload = None
         else:
             register = app.registers.get("atol", document.group)
@@ -228,7 +230,7 @@ class AtolService:
         with app.lock:
             if document.status == "wait":
                 # §6.3: code 34 with HTTP 200, no uuid or payload.
-                status, body = errors.service_error(app.rng_ids, 34, callback_url=document.callback_url)
+                status, body = errors.service_error(app.rng_errors, 34, callback_url=document.callback_url)
                 return json_response(status, body, f"wait uuid={uuid}")
             body = self.report_body(document)
         code = f" code={document.error['code']}" if document.error else ""

@@ -88,7 +88,9 @@ V5_PHONE = r"^(none|\+[0-9]{1,18})$"
 # v5 "{С}@{С}" or "none".
 V5_EMAIL = r"^(none|[^@\s]+@[^@\s]+)$"
 # v4 nomenclature_code: hex bytes separated by spaces, or a raw GS1 DataMatrix string.
-NOMENCLATURE = r"^([a-fA-F0-9]{2}(\s[a-fA-F0-9]{2}){0,31})$|^01\d{14}21[\x21-\x7e]{13,132}$|^\d{14}[\x21-\x7e]{15}$"
+NOMENCLATURE = (
+    r"^([a-fA-F0-9]{2}(\s[a-fA-F0-9]{2}){0,31})$|^01\d{14}21[\x21-\x7e]{13,132}$|^\d{14}[\x21-\x7e]{15}$"
+)
 FEDERAL_ID = r"(^00[1-9]{1}$)|(^0[1-6]{1}[0-9]{1}$)|(^07[0-3]{1}$)"
 
 
@@ -180,14 +182,18 @@ def _vat_enum(version, extra_vat_codes):
     return {"enum": codes}
 
 
-def _payments():
+def _payments(nullable_sum):
+    """v4 allows ``"sum": null`` (the receipt total then goes to "Безналичный")."""
     return {
         "type": "array",
         "minItems": 1,
         "maxItems": 10,
         "items": {
             "type": "object",
-            "properties": {"type": {"type": "number", "enum": PAYMENT_TYPES}, "sum": _money()},
+            "properties": {
+                "type": {"type": "number", "enum": PAYMENT_TYPES},
+                "sum": _money(nullable=nullable_sum),
+            },
             "required": ["type", "sum"],
         },
     }
@@ -276,8 +282,13 @@ def v4_sell(extra_vat_codes=NEW_VAT_CODES):
                     },
                     "agent_info": _agent_info(False),
                     "supplier_info": _supplier_info(False),
-                    "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": _v4_item(extra_vat_codes)},
-                    "payments": _payments(),
+                    "items": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_ITEMS,
+                        "items": _v4_item(extra_vat_codes),
+                    },
+                    "payments": _payments(nullable_sum=True),
                     "vats": _vats("v4", extra_vat_codes, nullable_sum=True),
                     "total": _money(),
                     "additional_check_props": _string(16),
@@ -327,7 +338,7 @@ def v4_correction(extra_vat_codes=NEW_VAT_CODES):
                         },
                         "required": ["type", "base_date", "base_number"],
                     },
-                    "payments": _payments(),
+                    "payments": _payments(nullable_sum=True),
                     "vats": _vats("v4", extra_vat_codes, nullable_sum=True),
                     "device_number": _string(20, 1),
                 },
@@ -459,7 +470,16 @@ def _v5_item(extra_vat_codes):
             "required": ["agent_info"],
         },
         "then": {"properties": {"supplier_info": {"required": ["phones", "name", "inn"]}}},
-        "required": ["name", "price", "quantity", "measure", "sum", "payment_method", "payment_object", "vat"],
+        "required": [
+            "name",
+            "price",
+            "quantity",
+            "measure",
+            "sum",
+            "payment_method",
+            "payment_object",
+            "vat",
+        ],
         "dependencies": {"agent_info": ["supplier_info"]},
     }
 
@@ -470,8 +490,13 @@ def _v5_document_body(extra_vat_codes, correction):
         "properties": {
             "client": _v5_client(),
             "company": _v5_company(),
-            "items": {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS, "items": _v5_item(extra_vat_codes)},
-            "payments": _payments(),
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ITEMS,
+                "items": _v5_item(extra_vat_codes),
+            },
+            "payments": _payments(nullable_sum=False),
             "vats": _vats("v5", extra_vat_codes, nullable_sum=False),
             "cashier": _string(64),
             "cashier_inn": _string(pattern=r"(^[0-9]{12}$)"),

@@ -94,12 +94,17 @@ def _document_rules(version, operation, document):
     difference = abs(total - items_total)
     allowed = V4_TOTAL_ROUNDING if version == "v4" else Decimal(0)
     if difference > allowed:
-        errors.append((f"{root}.total", f"должна быть равна сумме позиций {items_total}"))
+        errors.append((f"{root}.total", f"должна быть равна сумме позиций {items_total.quantize(KOPECK)}"))
     paid = Decimal(0)
     for payment in document["payments"]:
         paid += total if payment["sum"] is None else Decimal(payment["sum"])
     if paid != total:
-        errors.append((f"{root}.payments", f"сумма оплат {paid} не равна total {total}"))
+        errors.append(
+            (
+                f"{root}.payments",
+                f"сумма оплат {paid.quantize(KOPECK)} не равна total {total.quantize(KOPECK)}",
+            )
+        )
     return errors
 
 
@@ -127,7 +132,9 @@ def _v5_mark_rules(operation, document):
             if item["measure"] != 0:
                 errors.append((f"{root}.items[{index}].mark_quantity", "допустимо только при measure = 0"))
             if fraction["numerator"] >= fraction["denominator"]:
-                errors.append((f"{root}.items[{index}].mark_quantity", "numerator должен быть меньше denominator"))
+                errors.append(
+                    (f"{root}.items[{index}].mark_quantity", "numerator должен быть меньше denominator")
+                )
     return errors
 
 

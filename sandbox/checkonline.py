@@ -35,7 +35,20 @@ FCE_ERRORS = {
     24: "Запрос в процессе обработки",
 }
 # Whether repeating the same request can succeed (Fatal=false) or never will (Fatal=true).
-FCE_FATAL = {1: True, 2: True, 3: True, 5: False, 6: True, 7: True, 10: True, 17: True, 18: False, 19: True, 20: True, 24: False}
+FCE_FATAL = {
+    1: True,
+    2: True,
+    3: True,
+    5: False,
+    6: True,
+    7: True,
+    10: True,
+    17: True,
+    18: False,
+    19: True,
+    20: True,
+    24: False,
+}
 
 DEVICE_ERRORS = {
     17: "Нет транспортного соединения с ОФД",
@@ -81,7 +94,7 @@ class CheckonlineService:
         """§3.6: the FCE server's own error (sent with HTTP 500)."""
         description = FCE_ERRORS.get(code, "Ошибка сервера FCE")
         with self.app.lock:
-            log_id = seeded_uuid(self.app.rng_ids).replace("-", "")
+            log_id = seeded_uuid(self.app.rng_errors).replace("-", "")
         return {
             "FCEError": code,
             "ErrorDescription": f"{description}: {detail}" if detail else description,
@@ -95,7 +108,10 @@ class CheckonlineService:
         return json_response(500, self._fce_body(code, detail), f"FCEError {code} {detail[:60]}")
 
     def _device(self, register):
-        return {"Name": register.serial_number, "Address": f"10.1.0.{int(register.serial_number[-2:]) + 2}:4444"}
+        return {
+            "Name": register.serial_number,
+            "Address": f"10.1.0.{int(register.serial_number[-2:]) + 2}:4444",
+        }
 
     def _base(self, body, register):
         return {
@@ -132,7 +148,9 @@ class CheckonlineService:
         app = self.app
         if request.method == "GET":
             # §2.1.7: GET describes the command's fields.
-            fields = [{"Name": name, "Kind": kind, "Direction": "in"} for name, kind in rules.REQUEST_FIELDS.items()]
+            fields = [
+                {"Name": name, "Kind": kind, "Direction": "in"} for name, kind in rules.REQUEST_FIELDS.items()
+            ]
             return json_response(200, fields, "field description")
         if not request.body:
             return self._fce_error(2, "пустое тело запроса")
@@ -191,9 +209,17 @@ class CheckonlineService:
         try:
             totals = rules.check(body, app.checkonline_tax_ids, app.checkonline_tax_modes)
         except rules.DeviceError as exc:
-            messages = [f"Command *protocol.{exc.command} error: {DEVICE_ERRORS.get(exc.code, exc.code)}", exc.detail]
+            messages = [
+                f"Command *protocol.{exc.command} error: {DEVICE_ERRORS.get(exc.code, exc.code)}",
+                exc.detail,
+            ]
             payload = self._device_error_body(body, register, exc.code, messages)
-            return 200, payload, f"device error {exc.code}: {exc.detail[:60]}", exc.code in CACHED_DEVICE_ERRORS
+            return (
+                200,
+                payload,
+                f"device error {exc.code}: {exc.detail[:60]}",
+                exc.code in CACHED_DEVICE_ERRORS,
+            )
 
         failure = self._planned_failure(request)
         if failure:
@@ -210,7 +236,10 @@ class CheckonlineService:
         total = Decimal(totals["total"]) / 100
         content = {
             "lines": body["Lines"],
-            "payments": {name: body.get(name) for name in ("Cash", "NonCash", "AdvancePayment", "Credit", "Consideration")},
+            "payments": {
+                name: body.get(name)
+                for name in ("Cash", "NonCash", "AdvancePayment", "Credit", "Consideration")
+            },
             "contact": body.get("PhoneOrEmail"),
         }
         with app.lock:
@@ -269,10 +298,15 @@ class CheckonlineService:
 
 
 def _receipt_text(body, fiscal, totals):
-    lines = [f"КАССОВЫЙ ЧЕК\t{fiscal.moment.strftime('%d-%m-%y %H:%M')}", f"СМЕНА: {fiscal.shift_number}\tЧЕК: {fiscal.receipt_number}"]
+    lines = [
+        f"КАССОВЫЙ ЧЕК\t{fiscal.moment.strftime('%d-%m-%y %H:%M')}",
+        f"СМЕНА: {fiscal.shift_number}\tЧЕК: {fiscal.receipt_number}",
+    ]
     for line in body["Lines"]:
         amount = rules.line_total(line)
-        lines.append(f"{line.get('Description')}\t{line.get('Qty', 0) / 1000:g} x {line.get('Price', 0) / 100:.2f} ~{amount / 100:.2f}")
+        lines.append(
+            f"{line.get('Description')}\t{line.get('Qty', 0) / 1000:g} x {line.get('Price', 0) / 100:.2f} ~{amount / 100:.2f}"
+        )
     lines.append(f"##BIG##ИТОГ\t~{totals['total'] / 100:.2f}")
     lines.append(f"ФН: {fiscal.fn_number}\tФД: {fiscal.document_number}\tФП: {fiscal.sign}")
     return "\n".join(lines)
@@ -323,7 +357,9 @@ def other_command(request, service, command):
         return service._fce_error(7, command)
     return json_response(
         200,
-        {"Path": f"/fr/api/v2/{command}", "Response": {"Error": 55, "ErrorMessages": ["sandbox: only Complex is emulated"]}},
+        {
+            "Path": f"/fr/api/v2/{command}",
+            "Response": {"Error": 55, "ErrorMessages": ["sandbox: only Complex is emulated"]},
+        },
         f"device error 55 {command}",
     )
-

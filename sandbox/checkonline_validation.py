@@ -122,7 +122,9 @@ def _type_ok(value, kind):
         return (
             isinstance(value, list)
             and len(value) <= 3
-            and all(isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 2**64 for item in value)
+            and all(
+                isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 2**64 for item in value
+            )
         )
     if kind == "lines":
         return isinstance(value, list) and all(isinstance(item, dict) for item in value)
@@ -183,21 +185,33 @@ def check(body, tax_ids=DEFAULT_TAX_IDS, tax_modes=63):
         _check_line(index, line, tax_ids)
     if len(lines) > 1 and any(line.get("PayAttribute") == 7 for line in lines):
         raise DeviceError(
-            51, "AddLineToDocument", "MSGCODE: 54, Неправильный признак способа расчёта: 7 допустим только в единственной строке"
+            51,
+            "AddLineToDocument",
+            "MSGCODE: 54, Неправильный признак способа расчёта: 7 допустим только в единственной строке",
         )
 
     contact = body.get("PhoneOrEmail") or ""
     if not contact.strip():
-        raise DeviceError(51, "AddPhoneOrEmailOfCustomer", "MSGCODE: 48, [PhoneOrEmail]: пусто (электронный чек без контакта)")
+        raise DeviceError(
+            51,
+            "AddPhoneOrEmailOfCustomer",
+            "MSGCODE: 48, [PhoneOrEmail]: пусто (электронный чек без контакта)",
+        )
     if len(contact) > MAX_CONTACT or not _cp866(contact):
-        raise DeviceError(51, "AddPhoneOrEmailOfCustomer", "MSGCODE: 66, Ошибка при преобразовании в кодировку CP866 [PhoneOrEmail]")
+        raise DeviceError(
+            51,
+            "AddPhoneOrEmailOfCustomer",
+            "MSGCODE: 66, Ошибка при преобразовании в кодировку CP866 [PhoneOrEmail]",
+        )
 
     tax_mode = body.get("TaxMode") or 0
     registered = [bit for bit in TAX_MODE_BITS if tax_modes & bit]
     if tax_mode == 0:
         if len(registered) != 1:
             raise DeviceError(
-                51, "CloseDocument", "MSGCODE: 49, Неверный режим налогообложения (передано больше одного вида или не соответствуют заданным при регистрации)"
+                51,
+                "CloseDocument",
+                "MSGCODE: 49, Неверный режим налогообложения (передано больше одного вида или не соответствуют заданным при регистрации)",
             )
     elif tax_mode not in registered:
         raise DeviceError(
@@ -211,9 +225,15 @@ def check(body, tax_ids=DEFAULT_TAX_IDS, tax_modes=63):
     other = sum(int(body.get(name) or 0) for name in ("AdvancePayment", "Credit", "Consideration"))
     cash = int(body.get("Cash") or 0)
     if cash + non_cash + other < total:
-        raise DeviceError(69, "CloseDocument", f"Сумма всех оплат {cash + non_cash + other} меньше итога чека {total}")
+        raise DeviceError(
+            69, "CloseDocument", f"Сумма всех оплат {cash + non_cash + other} меньше итога чека {total}"
+        )
     if non_cash + other > total:
-        raise DeviceError(77, "CloseDocument", f"Сумма электронных видов оплаты {non_cash + other} больше итога чека {total}")
+        raise DeviceError(
+            77,
+            "CloseDocument",
+            f"Сумма электронных видов оплаты {non_cash + other} больше итога чека {total}",
+        )
     return {"total": total, "change": cash + non_cash + other - total}
 
 
@@ -221,21 +241,35 @@ def _check_line(index, line, tax_ids):
     where = f"Lines[{index}]"
     description = line.get("Description") or ""
     if not description.strip():
-        raise DeviceError(51, "AddLineToDocument", f"MSGCODE: 48, [{where}.Description]: пустое наименование товарной позиции")
+        raise DeviceError(
+            51,
+            "AddLineToDocument",
+            f"MSGCODE: 48, [{where}.Description]: пустое наименование товарной позиции",
+        )
     if not _cp866(description):
         raise DeviceError(
-            51, "AddLineToDocument", f"MSGCODE: 66, Ошибка при преобразовании в кодировку CP866 [{where}.Description]"
+            51,
+            "AddLineToDocument",
+            f"MSGCODE: 66, Ошибка при преобразовании в кодировку CP866 [{where}.Description]",
         )
     if len(description) > MAX_NAME:
-        raise DeviceError(51, "AddLineToDocument", f"MSGCODE: 48, [{where}.Description]: длина больше {MAX_NAME}")
+        raise DeviceError(
+            51, "AddLineToDocument", f"MSGCODE: 48, [{where}.Description]: длина больше {MAX_NAME}"
+        )
     if not line.get("Qty"):
         raise DeviceError(51, "AddLineToDocument", f"MSGCODE: 48, [{where}.Qty]: 0")
     pay_attribute = line.get("PayAttribute") or 0
     if not 1 <= pay_attribute <= 7:
-        raise DeviceError(51, "AddLineToDocument", f"MSGCODE: 54, Неправильный признак способа расчёта: [{where}.PayAttribute]: {pay_attribute}")
+        raise DeviceError(
+            51,
+            "AddLineToDocument",
+            f"MSGCODE: 54, Неправильный признак способа расчёта: [{where}.PayAttribute]: {pay_attribute}",
+        )
     tax_id = line.get("TaxId") or 0
     if tax_id not in tax_ids:
-        raise DeviceError(51, "AddLineToDocument", f"MSGCODE: 55, Неправильный код налога: [{where}.TaxId]: {tax_id}")
+        raise DeviceError(
+            51, "AddLineToDocument", f"MSGCODE: 55, Неправильный код налога: [{where}.TaxId]: {tax_id}"
+        )
     attribute = line.get("LineAttribute")
     if attribute is not None and not (1 <= attribute <= 27 or 30 <= attribute <= 33):
         raise DeviceError(51, "AddLineToDocument", f"MSGCODE: 48, [{where}.LineAttribute]: {attribute}")

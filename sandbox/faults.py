@@ -29,8 +29,17 @@ import threading
 from dataclasses import dataclass, field
 
 TARGETS = ("get_token", "register", "report", "complex")
-KINDS = ("token_expiry", "latency", "drop", "http_5xx", "lost_answer", "malformed", "long_wait", "fiscal_fail")
-APPLIES_TO = {kind: TARGETS for kind in KINDS}
+KINDS = (
+    "token_expiry",
+    "latency",
+    "drop",
+    "http_5xx",
+    "lost_answer",
+    "malformed",
+    "long_wait",
+    "fiscal_fail",
+)
+APPLIES_TO = dict.fromkeys(KINDS, TARGETS)
 APPLIES_TO["long_wait"] = ("register",)
 APPLIES_TO["fiscal_fail"] = ("register", "complex")
 PARAMETERS = {
@@ -152,7 +161,9 @@ class Faults:
                     fire = self.rng.random() < spec["probability"]
                 if fire:
                     decision.fired[kind] = {
-                        name: value for name, value in spec.items() if name not in ("probability", "next", "targets")
+                        name: value
+                        for name, value in spec.items()
+                        if name not in ("probability", "next", "targets")
                     }
             if decision.fired:
                 self.log.append({"seq": decision.seq, "target": target, "faults": sorted(decision.fired)})

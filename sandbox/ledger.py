@@ -70,7 +70,11 @@ class Document:
                 "fiscal_receipt_number": self.fiscal.receipt_number,
             }
         if self.error:
-            row["error"] = {"code": self.error["code"], "type": self.error["type"], "text": self.error["text"]}
+            row["error"] = {
+                "code": self.error["code"],
+                "type": self.error["type"],
+                "text": self.error["text"],
+            }
         if self.callback_url:
             row["callback"] = self.callback or ("not sent: mask" if self.callback_warning else "pending")
         return row

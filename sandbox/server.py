@@ -88,7 +88,9 @@ class _Server(ThreadingHTTPServer):
         connection, address = super().get_request()
         if self.ssl_context is not None:
             # The handshake runs in the request thread (finish_request), not in the accept loop.
-            connection = self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+            connection = self.ssl_context.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
         return connection, address
 
     def finish_request(self, request, client_address):
@@ -168,8 +170,10 @@ class Sandbox:
             _enable_stderr_log()
 
     def _seed_rngs(self, seed):
-        self.rng_ids = random.Random(f"ids:{seed}")
-        self.rng_outcomes = random.Random(f"outcomes:{seed}")
+        # Separate streams, so that e.g. an error answer does not shift the next document uuid.
+        self.rng_ids = random.Random(f"ids:{seed}")  # document uuids
+        self.rng_errors = random.Random(f"errors:{seed}")  # error_id, LogRequestId
+        self.rng_outcomes = random.Random(f"outcomes:{seed}")  # fail_share draws
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -315,12 +319,7 @@ class Sandbox:
         started = time.monotonic()
         parts = urlsplit(handler.path)
         query = {key: values[0] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-        try:
-            length = int(handler.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = handler.rfile.read(length) if length > 0 else b""
-        request = Request(handler.command, parts.path, query, handler.headers, body)
+        request = Request(handler.command, parts.path, query, handler.headers, self._read_body(handler))
         target, action = self._route(request)
         decision = self.fault_plan.decide(target) if target in TARGETS else Decision(0, target)
         request.faults = decision
@@ -329,29 +328,61 @@ class Sandbox:
             self.expire_tokens()
         if "latency" in decision:
             time.sleep(decision.get("latency")["seconds"])
+        # Each exchange is logged before the client can see its end, so a log reader
+        # never lags behind the client.
         if "drop" in decision:
-            self._close(handler)
             self._log(request, None, "connection dropped before processing", started, decision)
+            self._close(handler)
             return
         if "http_5xx" in decision:
             response = self._gateway_error(target, decision.get("http_5xx"))
         else:
-            response = action(request)
+            response = self._run(action, request)
             if "lost_answer" in decision:
+                self._log(
+                    request, None, f"answer lost after processing: {response.outcome}", started, decision
+                )
                 self._close(handler)
-                self._log(request, None, f"answer lost after processing: {response.outcome}", started, decision)
                 return
             if "malformed" in decision:
                 cut = max(1, len(response.body) // 2)
-                response = Response(200, response.body[:cut], f"malformed answer ({response.outcome})", JSON_TYPE)
-        self._write(handler, response)
+                response = Response(
+                    200, response.body[:cut], f"malformed answer ({response.outcome})", JSON_TYPE
+                )
         self._log(request, response.status, response.outcome, started, decision)
+        self._write(handler, response)
+
+    @staticmethod
+    def _read_body(handler):
+        if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(handler.rfile.read(size))
+                handler.rfile.readline()
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return handler.rfile.read(length) if length > 0 else b""
+
+    def _run(self, action, request):
+        """The handler's answer; a sandbox bug becomes a logged HTTP 500, not a hang-up."""
+        try:
+            return action(request)
+        except Exception:
+            _logger.exception("sandbox error on %s %s", request.method, request.path)
+            return json_response(500, {"error": "sandbox internal error (see its log)"}, "internal error")
 
     def _route(self, request):
         """(fault target or None, handler of the request)."""
         path, method = request.path, request.method
         if path.startswith("/possystem/"):
-            segments = [unquote(part) for part in path[len("/possystem/"):].split("/")]
+            segments = [unquote(part) for part in path[len("/possystem/") :].split("/")]
             version, rest = segments[0], segments[1:]
             if version in ("v4", "v5"):
                 if rest == ["getToken"] and method in ("GET", "POST"):
@@ -367,28 +398,34 @@ class Sandbox:
             command = path.rsplit("/", 1)[-1]
             return None, lambda req: other_command(req, self.checkonline, command)
         if path.startswith("/sandbox/"):
-            name = path[len("/sandbox/"):].strip("/")
+            name = path[len("/sandbox/") :].strip("/")
             return "admin", lambda req: admin.handle(self, req, name)
-        return None, lambda req: json_response(404, {"error": f"no such endpoint {req.method} {req.path}"}, "404")
+        return None, lambda req: json_response(
+            404, {"error": f"no such endpoint {req.method} {req.path}"}, "404"
+        )
 
     def _atol_bad_request(self, request):
         return self.atol._error(40, outcome=f"error 40 {request.method} {request.path}")
 
     def _gateway_error(self, target, spec):
         status, kind = spec["status"], spec["body"]
-        reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable"}.get(
-            status, "Server Error"
-        )
+        reason = {
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Temporarily Unavailable",
+        }.get(status, "Server Error")
         outcome = f"injected HTTP {status} ({kind})"
         if kind == "empty":
             return Response(status, b"", outcome, "text/plain")
         if kind == "html":
-            return Response(status, BAD_GATEWAY_HTML.format(status=status, reason=reason).encode(), outcome, "text/html")
+            return Response(
+                status, BAD_GATEWAY_HTML.format(status=status, reason=reason).encode(), outcome, "text/html"
+            )
         if target == "complex":
             body = self.checkonline._fce_body(5, "injected")
         else:
             with self.lock:  # ErrorServerConfiguration: the documented HTTP 500 / code 50
-                _status, body = atol_errors.service_error(self.rng_ids, 50)
+                _status, body = atol_errors.service_error(self.rng_errors, 50)
         return Response(status, dumps(body), outcome, JSON_TYPE)
 
     @staticmethod
@@ -422,4 +459,3 @@ class Sandbox:
         _logger.info(
             "%s %s %s %s (%.0f ms)%s", request.method, request.path, status or "---", outcome, elapsed, faults
         )
-

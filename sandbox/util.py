@@ -33,7 +33,11 @@ def loads(raw):
 
 def _plain(value):
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        return (
+            int(value)
+            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
+            else float(value)
+        )
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -72,6 +76,7 @@ def money(value):
 
 def canonical(value):
     """Deterministic text of a JSON-like value; numbers normalised (400.0 == 400)."""
+
     def norm(item):
         if isinstance(item, bool) or item is None or isinstance(item, str):
             return item

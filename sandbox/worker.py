@@ -93,7 +93,9 @@ class CallbackSender:
     def send(self, url, body, done):
         with self.lock:
             self.in_flight += 1
-        thread = threading.Thread(target=self._post, args=(url, body, done), name="kkm-sandbox-callback", daemon=True)
+        thread = threading.Thread(
+            target=self._post, args=(url, body, done), name="kkm-sandbox-callback", daemon=True
+        )
         thread.start()
 
     def idle(self):

@@ -114,7 +114,7 @@ class KkmTestCommon(AccountTestInvoicingCommon):
                 "price_include_override": "tax_included",
                 "type_tax_use": "sale",
                 "company_id": cls.company.id,
-                "l10n_ru_kkm_vat_code": "vat120",
+                "l10n_ru_kkm_vat_code": "vat20",
             }
         )
         cls.partner_a.write({"email": "buyer@example.ru", "phone": False})

@@ -26,9 +26,7 @@ def exact_sum(price, quantity):
 
 
 def representable(quantity):
-    return 0 < quantity <= allocation.MAX_QUANTITY and quantity == quantity.quantize(
-        THOUSANDTH
-    )
+    return 0 < quantity <= allocation.MAX_QUANTITY and quantity == quantity.quantize(THOUSANDTH)
 
 
 def kopecks(amount):
@@ -53,10 +51,7 @@ def product_lines(draw, index):
     # A cheap unit price for huge quantities keeps every line below the ATOL maximum.
     price_cap = 100 if quantity > 1000 else draw(st.sampled_from((1000, 10**6)))
     price = D(draw(st.integers(0, price_cap))).scaleb(-2)
-    percent = draw(
-        st.sampled_from((0, 0, 0, 5, 10, D("12.5"), D("33.33"), 100))
-        | st.integers(0, 100)
-    )
+    percent = draw(st.sampled_from((0, 0, 0, 5, 10, D("12.5"), D("33.33"), 100)) | st.integers(0, 100))
     gross = quantity * price * (1 - D(percent) / 100)
     return Line(
         name=f"L{index}",
@@ -111,10 +106,7 @@ def sold(line):
 def net_per_vat(lines):
     """Per VAT code: goods minus discounts of that code, never below zero."""
     codes = dict.fromkeys(line.vat for line in lines)
-    return {
-        vat: max(sum(line.amount for line in lines if line.vat == vat), D(0))
-        for vat in codes
-    }
+    return {vat: max(sum(line.amount for line in lines if line.vat == vat), D(0)) for vat in codes}
 
 
 class InvariantsMixin:
@@ -167,9 +159,7 @@ class InvariantsMixin:
         self.assertEqual(sum(item.quantity for item in own), line.quantity)
         if len(own) == 1:
             # Without a split the price is the unit price to the half kopeck.
-            self.assertLessEqual(
-                abs(own[0].price - line_sum / line.quantity), D("0.005")
-            )
+            self.assertLessEqual(abs(own[0].price - line_sum / line.quantity), D("0.005"))
         else:
             self.assertEqual(own[1].price - own[0].price, receipt.KOPECK)
             self.assertIsNone(single_price(line_sum, line.quantity), own)
@@ -179,8 +169,7 @@ class InvariantsMixin:
         base = net_per_vat(lines)
         rest = total - sum(base.values())
         deviations = {
-            vat: sum(item.sum for item in items if item.vat == vat) - amount
-            for vat, amount in base.items()
+            vat: sum(item.sum for item in items if item.vat == vat) - amount for vat, amount in base.items()
         }
         self.assertEqual(sum(abs(d) for d in deviations.values()), abs(rest))
         for vat, deviation in deviations.items():
@@ -296,6 +285,15 @@ NAMED_CASES = [
         [
             item("Cheese", "4.00", "1.5", "6.00", measure=11),
             item("Cheese", "4.01", "1", "4.01", measure=11),
+        ],
+    ),
+    (
+        "1.002 for 2.50: the first split point rounds both halves up, bisection finds one",
+        [Line("Rope", D("1.002"), D("2.50"), measure=22)],
+        "2.50",
+        [
+            item("Rope", "2.49", "0.501", "1.25", measure=22),
+            item("Rope", "2.50", "0.501", "1.25", measure=22),
         ],
     ),
     (

@@ -22,7 +22,7 @@ class TestReceiptFlow(KkmTestCommon):
         self.assertEqual(payload["receipt"]["company"]["inn"], "5544332219")
         item = payload["receipt"]["items"][0]
         self.assertEqual((item["price"], item["quantity"], item["sum"]), (1200.0, 1.0, 1200.0))
-        self.assertEqual(item["vat"], {"type": "vat120", "sum": 200.0})
+        self.assertEqual(item["vat"], {"type": "vat20", "sum": 200.0})
         self.assertEqual(payload["receipt"]["payments"], [{"type": 1, "sum": 1200.0}])
         self.assertFalse(self.mock.calls, "nothing may be sent inside the posting transaction")
 

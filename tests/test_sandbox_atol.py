@@ -1,6 +1,7 @@
 """ATOL Online v4/v5 emulation: tokens, operations, wait -> done, fail, 33, callbacks."""
 
 import json
+import logging
 import re
 import threading
 import time
@@ -63,7 +64,9 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
                 self.assertEqual(answer.json()["error"]["code"], 21)
 
     def test_token_request_without_login_is_13(self):
-        answer = self.http.post(f"{self.sb.url}/possystem/v4/getToken", json={"pass": "x"}, timeout=HTTP_TIMEOUT)
+        answer = self.http.post(
+            f"{self.sb.url}/possystem/v4/getToken", json={"pass": "x"}, timeout=HTTP_TIMEOUT
+        )
         self.assertEqual(answer.status_code, 400)
         self.assertEqual(answer.json()["error"]["code"], 13)
         self.assertIn("login", answer.json()["error"]["text"])
@@ -73,7 +76,10 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
         for headers in ({}, {"Token": "not-a-token"}):
             with self.subTest(headers=headers):
                 answer = self.http.post(
-                    f"{self.sb.url}/possystem/v4/{group}/sell", json=sell_body("v4"), headers=headers, timeout=5
+                    f"{self.sb.url}/possystem/v4/{group}/sell",
+                    json=sell_body("v4"),
+                    headers=headers,
+                    timeout=5,
                 )
                 self.assertEqual(answer.status_code, 401)
                 self.assertEqual(answer.json()["error"]["code"], 10)
@@ -83,7 +89,10 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
         token = self.get_token("v4")
         group = ACCOUNTS["v4"].group
         answer = self.http.post(
-            f"{self.sb.url}/possystem/v4/{group}/sell", params={"token": token}, json=sell_body("v4"), timeout=5
+            f"{self.sb.url}/possystem/v4/{group}/sell",
+            params={"token": token},
+            json=sell_body("v4"),
+            timeout=5,
         )
         self.assertEqual(answer.status_code, 200, answer.text)
 
@@ -98,7 +107,9 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
         self.assertEqual(expired.json()["error"]["code"], 11)
         fresh = self.get_token("v4", sb=sb)
         self.assertNotEqual(fresh, token)
-        self.assertEqual(self.register("v4", "sell", sell_body("v4", "b"), token=fresh, sb=sb).status_code, 200)
+        self.assertEqual(
+            self.register("v4", "sell", sell_body("v4", "b"), token=fresh, sb=sb).status_code, 200
+        )
 
     def test_forced_expiry_by_admin_endpoint_and_api(self):
         token = self.get_token("v5")
@@ -110,7 +121,9 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
         self.assertEqual(report.json()["error"]["code"], 11)
         token = self.get_token("v5")
         self.assertEqual(self.sb.expire_tokens(), 2)
-        self.assertEqual(self.register("v5", "sell", sell_body("v5"), token=token).json()["error"]["code"], 11)
+        self.assertEqual(
+            self.register("v5", "sell", sell_body("v5"), token=token).json()["error"]["code"], 11
+        )
 
     def test_group_not_of_the_token_is_20(self):
         token = self.get_token("v4")
@@ -128,7 +141,9 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
         self.sb.add_account("both", "secret", "both_1", "7701234567", versions=("v4", "v5"))
         for version in ("v4", "v5"):
             answer = self.http.post(
-                f"{self.sb.url}/possystem/{version}/getToken", json={"login": "both", "pass": "secret"}, timeout=5
+                f"{self.sb.url}/possystem/{version}/getToken",
+                json={"login": "both", "pass": "secret"},
+                timeout=5,
             )
             self.assertEqual(answer.status_code, 200)
         listed = self.http.get(f"{self.sb.url}/sandbox/accounts", timeout=5).json()
@@ -279,7 +294,8 @@ class TestAtolDocuments(SandboxMixin, unittest.TestCase):
         self.assertEqual(report["error"]["type"], "agent")
 
     def test_logs_one_line_without_secrets(self):
-        with self.assertLogs("kkm_sandbox", level="INFO") as captured:
+        # A number, not "INFO": Odoo renames its levels when it is loaded.
+        with self.assertLogs("kkm_sandbox", level=logging.INFO) as captured:
             token = self.get_token("v4")
             self.register("v4", "sell", sell_body("v4"), token=token)
             self.http.get(
@@ -305,7 +321,9 @@ class _CallbackReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                received.append((self.path, self.headers.get("Content-Type"), json.loads(self.rfile.read(length))))
+                received.append(
+                    (self.path, self.headers.get("Content-Type"), json.loads(self.rfile.read(length)))
+                )
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -315,7 +333,9 @@ class _CallbackReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -344,7 +364,9 @@ class TestAtolCallback(SandboxMixin, unittest.TestCase):
             self.assertEqual(answer.status_code, 200, answer.text)
         self.assertTrue(self.receiver.wait(2))
         self.assertTrue(self.sb.wait_settled())
-        by_id = {payload["external_id"]: (path, ctype, payload) for path, ctype, payload in self.receiver.received}
+        by_id = {
+            payload["external_id"]: (path, ctype, payload) for path, ctype, payload in self.receiver.received
+        }
         for version in ("v4", "v5"):
             path, content_type, payload = by_id[f"cb-{version}"]
             self.assertEqual(path, "/kkm/callback?token=abc")

@@ -104,7 +104,9 @@ class SandboxMixin:
     # -- Checkonline ----------------------------------------------------------------------
 
     def complex(self, body, sb=None, **kwargs):
-        return self.http.post(f"{(sb or self.sb).url}/fr/api/v2/Complex", json=body, timeout=HTTP_TIMEOUT, **kwargs)
+        return self.http.post(
+            f"{(sb or self.sb).url}/fr/api/v2/Complex", json=body, timeout=HTTP_TIMEOUT, **kwargs
+        )
 
 
 def mutated(body, change):

@@ -21,14 +21,18 @@ class TestStateMachine(KkmTestCommon):
         self.move = self.post_invoice()
 
     def _receipt(self, state, operation="sell"):
-        receipt = self.env["l10n_ru_kkm.receipt"].sudo().create(
-            {
-                "company_id": self.company.id,
-                "move_id": self.move.id,
-                "operation": operation,
-                "vendor": "atol_v4",
-                "external_id": self.env["l10n_ru_kkm.receipt"]._new_external_id(),
-            }
+        receipt = (
+            self.env["l10n_ru_kkm.receipt"]
+            .sudo()
+            .create(
+                {
+                    "company_id": self.company.id,
+                    "move_id": self.move.id,
+                    "operation": operation,
+                    "vendor": "atol_v4",
+                    "external_id": self.env["l10n_ru_kkm.receipt"]._new_external_id(),
+                }
+            )
         )
         receipt.state = state  # direct write: test set-up only
         return receipt

@@ -75,9 +75,7 @@ def allocate(lines: Sequence[SourceLine], total: Decimal) -> list[receipt.Item]:
     sold = [line for line in lines if not _is_empty(line)]
     positive = [line for line in sold if line.amount >= 0]
     if not positive:
-        raise AllocationError(
-            "The invoice has no line to sell (only discounts or empty lines)."
-        )
+        raise AllocationError("The invoice has no line to sell (only discounts or empty lines).")
     targets = _target_kopecks(sold, positive, total_kopecks, len(lines))
     items = []
     for line, target in zip(positive, targets, strict=True):
@@ -112,24 +110,13 @@ def _check_lines(lines):
     for line in lines:
         _kopecks(line.amount, f"amount of line {line.name!r}")
         if line.vat not in receipt.VAT_CODES:
-            raise AllocationError(
-                f"Line {line.name!r} has an unknown VAT code {line.vat!r}."
-            )
-        if (
-            not isinstance(line.quantity, (Decimal, int))
-            or not Decimal(line.quantity).is_finite()
-        ):
-            raise AllocationError(
-                f"Line {line.name!r} has an invalid quantity {line.quantity!r}."
-            )
+            raise AllocationError(f"Line {line.name!r} has an unknown VAT code {line.vat!r}.")
+        if not isinstance(line.quantity, (Decimal, int)) or not Decimal(line.quantity).is_finite():
+            raise AllocationError(f"Line {line.name!r} has an invalid quantity {line.quantity!r}.")
         if line.amount >= 0 and line.quantity < 0:
-            raise AllocationError(
-                f"Line {line.name!r} has a negative quantity {line.quantity}."
-            )
+            raise AllocationError(f"Line {line.name!r} has a negative quantity {line.quantity}.")
         if line.amount > 0 and line.quantity == 0:
-            raise AllocationError(
-                f"Line {line.name!r} has an amount but a zero quantity."
-            )
+            raise AllocationError(f"Line {line.name!r} has an amount but a zero quantity.")
 
 
 def _is_empty(line):
@@ -150,9 +137,7 @@ def _target_kopecks(sold, positive, total_kopecks, line_count):
             f"the goods ({Decimal(goods).scaleb(-2)})."
         )
     if total_kopecks < 0:
-        raise AllocationError(
-            f"The invoice total {Decimal(total_kopecks).scaleb(-2)} is negative."
-        )
+        raise AllocationError(f"The invoice total {Decimal(total_kopecks).scaleb(-2)} is negative.")
     drift = total_kopecks - lines_sum
     if abs(drift) > line_count:
         raise AllocationError(
@@ -163,9 +148,7 @@ def _target_kopecks(sold, positive, total_kopecks, line_count):
     # What the VAT codes could not absorb, plus the rounding drift, goes over all lines.
     rest = total_kopecks - sum(targets)
     if rest > 0 and sum(targets) == 0:
-        raise AllocationError(
-            "The invoice total cannot be carried by zero-priced lines only."
-        )
+        raise AllocationError("The invoice total cannot be carried by zero-priced lines only.")
     return _adjust(targets, rest)
 
 
@@ -177,9 +160,7 @@ def _net_discounts_per_vat(sold, positive):
     """
     targets = [_amount(line) for line in positive]
     for vat in dict.fromkeys(line.vat for line in sold):
-        discount = -sum(
-            _amount(line) for line in sold if line.vat == vat and line.amount < 0
-        )
+        discount = -sum(_amount(line) for line in sold if line.vat == vat and line.amount < 0)
         indexes = [i for i, line in enumerate(positive) if line.vat == vat]
         available = sum(targets[i] for i in indexes)
         taken = _adjust([targets[i] for i in indexes], -min(discount, available))
@@ -206,9 +187,7 @@ def _adjust(amounts, delta):
     for i in by_remainder[:leftover]:
         shares[i] += 1
     sign = 1 if delta > 0 else -1
-    return [
-        amount + sign * share for amount, share in zip(amounts, shares, strict=True)
-    ]
+    return [amount + sign * share for amount, share in zip(amounts, shares, strict=True)]
 
 
 # --- one line to one or two items ---------------------------------------------------
@@ -228,8 +207,9 @@ def _items_for_line(line, sum_kopecks):
             return [_item(line, price, thousandths)]
         split = _split(sum_kopecks, thousandths)
         if split is not None:
-            return [_item(line, price, part) for price, part in split]
-    # Quantity not representable: one unit at the line amount keeps sum and VAT exact.
+            return [_item(line, part_price, part) for part_price, part in split]
+    # Quantity (or unit price) not representable: one unit at the line amount keeps
+    # the sum and the VAT exact.
     return [_item(line, sum_kopecks, 1000)]
 
 
@@ -317,6 +297,4 @@ def _item(line, price_kopecks, thousandths):
 def _verify(items, total_kopecks):
     """Last guard before a fiscal document: a wrong receipt is worse than an error."""
     if sum(int(item.sum * 100) for item in items) != total_kopecks:
-        raise AllocationError(
-            "Internal error: the item sums do not add up to the invoice total."
-        )
+        raise AllocationError("Internal error: the item sums do not add up to the invoice total.")

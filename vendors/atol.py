@@ -7,7 +7,7 @@ Facts: shared/docs/vendor-api.md §1–7 and the official protocol texts.
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -63,7 +63,7 @@ class MemoryTokenStore:
 
 
 def _now():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _money(value):
@@ -178,7 +178,11 @@ class AtolV4Client:
         status = body.get("status")
         if status == "done":
             return oc.Outcome(
-                oc.DONE, vendor_id=uuid, fiscal=_fiscal(body.get("payload") or {}), http_status=http_status, raw=body
+                oc.DONE,
+                vendor_id=uuid,
+                fiscal=_fiscal(body.get("payload") or {}),
+                http_status=http_status,
+                raw=body,
             )
         if status == "wait" or _code(error) == NOT_READY_CODE:
             return oc.Outcome(oc.WAIT, vendor_id=uuid, http_status=http_status, raw=body)
