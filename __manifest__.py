@@ -11,6 +11,9 @@
     "data": [
         "security/ir.model.access.csv",
         "security/l10n_ru_kkm_security.xml",
+        "data/queue_job_data.xml",
+        "data/ir_cron.xml",
+        "data/mail_activity_type_data.xml",
         "views/kkm_receipt_views.xml",
         "views/account_move_views.xml",
         "views/account_tax_views.xml",

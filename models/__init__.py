@@ -4,6 +4,8 @@ from . import (
     demo,
     kkm_receipt,
     kkm_receipt_attempt,
+    kkm_receipt_queue,
+    kkm_receipt_sending,
     receipt_builder,
     res_company,
     res_config_settings,

@@ -1,13 +1,7 @@
-import logging
 import uuid
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
-
-from ..vendors import outcome as oc
-from ..vendors.errors import TransientError
-
-_logger = logging.getLogger(__name__)
 
 # Receipt states (design.md §3). One method, _l10n_ru_kkm_set_state, performs every move:
 #
@@ -18,6 +12,7 @@ _logger = logging.getLogger(__name__)
 # unknown ──report/duplicate says registered───────► sent | done
 # unknown ──vendor confirms it never got it────────► to_send (same external_id)
 # unknown ──vendor holds a failed document─────────► error
+# unknown ──still no answer────────────────────────► unknown (retry later, same external_id)
 # to_send ──permanent failure (validation, auth, config)──► error (+ activity, banner)
 # sent    ──report: fail────────────────────────────► error
 # error   ──resend──────────────────────────────────► to_send (new external_id only if the vendor
@@ -31,7 +26,7 @@ STATES = [
 ]
 TRANSITIONS = {
     "to_send": {"sent", "done", "to_send", "unknown", "error"},
-    "unknown": {"sent", "done", "to_send", "error"},
+    "unknown": {"sent", "done", "to_send", "unknown", "error"},
     "sent": {"done", "error"},
     "error": {"to_send"},
     "done": set(),
@@ -119,6 +114,22 @@ class L10nRuKkmReceipt(models.Model):
     ofd_inn = fields.Char(string="OFD INN", readonly=True, copy=False)
     ofd_receipt_url = fields.Char(string="Receipt at the OFD", readonly=True, copy=False)
     fns_site = fields.Char(string="Tax office site", readonly=True, copy=False)
+    send_attempts = fields.Integer(
+        readonly=True, copy=False, help="Temporary failures since the last success or pause."
+    )
+    next_attempt_at = fields.Datetime(string="Next attempt", readonly=True, copy=False)
+    retries_exhausted = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="All attempts failed for now; sending resumes automatically after the pause.",
+    )
+    poll_count = fields.Integer(string="Status requests", readonly=True, copy=False)
+    last_poll_at = fields.Datetime(string="Last status request", readonly=True, copy=False)
+    needs_attention = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="The service has not given the result after the maximum status requests.",
+    )
     attempt_ids = fields.One2many(
         "l10n_ru_kkm.receipt.attempt", "receipt_id", string="Attempts", readonly=True
     )
@@ -195,105 +206,3 @@ class L10nRuKkmReceipt(models.Model):
                 )
                 continue
             receipt.sudo().write({"request_payload": payload, "error_message": False, "error_kind": False})
-
-    # -- sending ---------------------------------------------------------------------
-
-    def _l10n_ru_kkm_client(self):
-        self.ensure_one()
-        return self.company_id._l10n_ru_kkm_client(self.vendor, on_exchange=self._l10n_ru_kkm_log_exchange)
-
-    def _l10n_ru_kkm_send(self):
-        """Register receipts whose request is frozen and committed.
-
-        Only one worker sends a receipt at a time: a receipt locked by another is skipped.
-        """
-        sendable = self.sudo().filtered(lambda r: r.state in ("to_send", "unknown") and r.request_payload)
-        for receipt in sendable.try_lock_for_update(allow_referencing=True):
-            client = receipt._l10n_ru_kkm_client()
-            try:
-                outcome = client.register(receipt.operation, receipt.request_payload)
-            except TransientError as error:
-                receipt._l10n_ru_kkm_on_transient(error)
-                continue
-            receipt._l10n_ru_kkm_apply(outcome)
-
-    def _l10n_ru_kkm_fetch_report(self):
-        """Ask the vendor for the result of receipts it accepted."""
-        pending = self.sudo().filtered(lambda r: r.state in ("sent", "unknown") and r.vendor_uuid)
-        for receipt in pending.try_lock_for_update(allow_referencing=True):
-            try:
-                outcome = receipt._l10n_ru_kkm_client().report(receipt.vendor_uuid)
-            except TransientError as error:
-                _logger.info("Report of fiscal receipt %s postponed: %s", receipt.id, error)
-                continue
-            receipt._l10n_ru_kkm_apply(outcome)
-
-    def _l10n_ru_kkm_on_transient(self, error):
-        # An answer lost after the request left: the vendor may hold the receipt.
-        new_state = "unknown" if error.uncertain else self.state
-        if new_state != self.state or self.state == "to_send":
-            self._l10n_ru_kkm_set_state(new_state, error_message=str(error), error_code=False)
-
-    def _l10n_ru_kkm_apply(self, outcome):
-        """Map a vendor outcome onto the receipt."""
-        self.ensure_one()
-        values = {"response_payload": outcome.raw}
-        if outcome.status == oc.ACCEPTED:
-            values.update(vendor_uuid=outcome.vendor_id, error_message=False, error_code=False)
-            self._l10n_ru_kkm_set_state("sent", **values)
-        elif outcome.status == oc.DONE:
-            values.update(self._l10n_ru_kkm_fiscal_values(outcome.fiscal))
-            values.update(error_message=False, error_code=False, error_kind=False)
-            self._l10n_ru_kkm_set_state("done", **values)
-        elif outcome.status == oc.FAILED:
-            values.update(
-                error_code=outcome.error_code, error_message=outcome.error_text, error_kind=outcome.kind
-            )
-            self._l10n_ru_kkm_set_state("error", **values)
-        elif outcome.status == oc.WAIT and self.state == "unknown":
-            self._l10n_ru_kkm_set_state("sent", **values)
-
-    @staticmethod
-    def _l10n_ru_kkm_fiscal_values(fiscal):
-        return {name: getattr(fiscal, name) or False for name in FISCAL_FIELDS}
-
-    # -- attempt log -----------------------------------------------------------------
-
-    def _l10n_ru_kkm_log_exchange(self, exchange):
-        """Write the attempt in its own transaction, so a rollback of the send keeps it."""
-        values = {
-            "receipt_id": self.id,
-            "action": exchange.action,
-            "url": exchange.url,
-            "http_status": exchange.http_status or 0,
-            "duration_ms": exchange.duration_ms,
-            "error_code": exchange.error_code,
-            "error_type": exchange.error_type,
-            "message": exchange.message,
-            "request_payload": exchange.request,
-            "response_payload": exchange.response,
-        }
-        self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(values)
-        self.invalidate_recordset(["attempt_ids"])
-
-    def _l10n_ru_kkm_send_after_commit(self):
-        """Send once the transaction that froze the requests is committed (design.md §4.1)."""
-        receipt_ids = self.filtered(lambda r: r.state == "to_send").ids
-        if not receipt_ids:
-            return
-        registry, context = self.env.registry, self.env.context
-
-        @self.env.cr.postcommit.add
-        def send():
-            # The invoice is already posted: a failure here must never surface to the user
-            # as a failed posting; the receipt keeps its state and is retried.
-            try:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, context)
-                    env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()._l10n_ru_kkm_send()
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, context)
-                    receipts = env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()
-                    receipts.filtered(lambda r: r.state == "sent")._l10n_ru_kkm_fetch_report()
-            except Exception:
-                _logger.exception("Sending fiscal receipts %s failed", receipt_ids)

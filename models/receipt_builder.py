@@ -70,6 +70,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             items=tuple(items),
             payments=(rd.Payment(rd.PAYMENT_ELECTRONIC, total),),
             total=total,
+            callback_url=receipt._l10n_ru_kkm_callback_url() if company.l10n_ru_kkm_callback else "",
         )
 
     # -- checks ----------------------------------------------------------------------

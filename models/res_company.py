@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..vendors import CLIENTS, AtolConfig
 from ..vendors.receipt import TAXATION_SYSTEMS
@@ -60,6 +61,81 @@ class ResCompany(models.Model):
         string="Taxation system",
         default="osn",
     )
+
+    l10n_ru_kkm_trigger = fields.Selection(
+        selection=[
+            ("post", "When the invoice is confirmed"),
+            ("paid", "When the invoice is paid"),
+        ],
+        string="Register receipts",
+        default="post",
+        required=True,
+        help="Confirmed: Odoo eCommerce confirms the invoice when the payment is captured. "
+        "Paid: the receipt waits for the invoice to be fully paid.",
+    )
+    l10n_ru_kkm_async = fields.Boolean(
+        string="Send in the background",
+        default=True,
+        help="Send receipts through the job queue. Otherwise the first attempt is made right "
+        "after the invoice is confirmed; retries always go through the queue.",
+    )
+    l10n_ru_kkm_retry_intervals = fields.Char(
+        string="Retry intervals (minutes)",
+        default="1,5,15,30,60",
+        required=True,
+        help="Waits between attempts after a temporary failure, comma-separated, in minutes.",
+    )
+    l10n_ru_kkm_max_attempts = fields.Integer(
+        string="Maximum attempts",
+        default=6,
+        required=True,
+        help="After this many failed attempts the receipt shows as failed; sending resumes "
+        "after the pause below.",
+    )
+    l10n_ru_kkm_resume_hours = fields.Integer(
+        string="Resume after (hours)",
+        default=24,
+        required=True,
+        help="Pause before sending again once the maximum attempts were used.",
+    )
+    l10n_ru_kkm_max_polls = fields.Integer(
+        string="Maximum status requests",
+        default=50,
+        required=True,
+        help="A receipt still waiting after this many status requests is flagged for attention; "
+        "it keeps being asked about less often, never silently failed.",
+    )
+    l10n_ru_kkm_callback = fields.Boolean(
+        string="Receive results by callback",
+        default=True,
+        help="Ask the service to post each result to this database (public URL required). "
+        "Status requests remain the safety net.",
+    )
+
+    @api.constrains("l10n_ru_kkm_retry_intervals", "l10n_ru_kkm_max_attempts", "l10n_ru_kkm_resume_hours")
+    def _check_l10n_ru_kkm_retry_settings(self):
+        for company in self:
+            try:
+                company._l10n_ru_kkm_retry_minutes()
+            except ValueError as error:
+                raise ValidationError(
+                    self.env._(
+                        "Retry intervals must be positive whole minutes separated by commas, "
+                        "such as 1,5,15,30,60."
+                    )
+                ) from error
+            if company.l10n_ru_kkm_max_attempts < 1 or company.l10n_ru_kkm_resume_hours < 1:
+                raise ValidationError(
+                    self.env._("The maximum attempts and the pause before resuming must be at least 1.")
+                )
+
+    def _l10n_ru_kkm_retry_minutes(self):
+        """The retry intervals as a list of positive integers (minutes)."""
+        self.ensure_one()
+        minutes = [int(part) for part in (self.l10n_ru_kkm_retry_intervals or "").split(",") if part.strip()]
+        if not minutes or min(minutes) < 1:
+            raise ValueError(self.l10n_ru_kkm_retry_intervals)
+        return minutes
 
     def _l10n_ru_kkm_client(self, vendor, on_exchange=None):
         """The vendor client (strategy) for this company's settings."""

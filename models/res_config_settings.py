@@ -19,3 +19,12 @@ class ResConfigSettings(models.TransientModel):
     )
     l10n_ru_kkm_email = fields.Char(related="company_id.l10n_ru_kkm_email", readonly=False)
     l10n_ru_kkm_sno = fields.Selection(related="company_id.l10n_ru_kkm_sno", readonly=False)
+    l10n_ru_kkm_trigger = fields.Selection(related="company_id.l10n_ru_kkm_trigger", readonly=False)
+    l10n_ru_kkm_async = fields.Boolean(related="company_id.l10n_ru_kkm_async", readonly=False)
+    l10n_ru_kkm_retry_intervals = fields.Char(
+        related="company_id.l10n_ru_kkm_retry_intervals", readonly=False
+    )
+    l10n_ru_kkm_max_attempts = fields.Integer(related="company_id.l10n_ru_kkm_max_attempts", readonly=False)
+    l10n_ru_kkm_resume_hours = fields.Integer(related="company_id.l10n_ru_kkm_resume_hours", readonly=False)
+    l10n_ru_kkm_max_polls = fields.Integer(related="company_id.l10n_ru_kkm_max_polls", readonly=False)
+    l10n_ru_kkm_callback = fields.Boolean(related="company_id.l10n_ru_kkm_callback", readonly=False)

@@ -20,16 +20,15 @@ check_odoo() {
 }
 
 install_requirements() {
-    if ! python3 -c "import odoo.addons.queue_job" 2>/dev/null \
-        || [ "$(pip show odoo-addon-queue-job 2>/dev/null | sed -n 's/^Version: //p')" != "$QUEUE_JOB_VERSION" ]; then
+    if [ "$(pip show odoo-addon-queue-job 2>/dev/null | sed -n 's/^Version: //p')" != "$QUEUE_JOB_VERSION" ]; then
         say "installing queue_job $QUEUE_JOB_VERSION"
-        pip install -q --disable-pip-version-check --no-deps "odoo-addon-queue-job==$QUEUE_JOB_VERSION" \
+        pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "odoo-addon-queue-job==$QUEUE_JOB_VERSION" \
             || die "could not install odoo-addon-queue-job"
     fi
     if ! python3 -c "import pytest_odoo, responses, hypothesis, websocket, openupgradelib" 2>/dev/null \
         || ! command -v ruff >/dev/null || ! command -v pylint >/dev/null; then
         say "installing the Python requirements"
-        pip install -q --disable-pip-version-check -r "$REPO_DIR/requirements.txt" \
+        pip install -q --disable-pip-version-check --root-user-action=ignore -r "$REPO_DIR/requirements.txt" \
             || die "could not install requirements.txt"
     fi
 }
@@ -57,7 +56,8 @@ start_postgres() {
 
 prepare_addons_path() {
     # pytest-odoo names the module after its folder: expose the repository as l10n_ru_kkm.
-    ADDONS_LINK_DIR="${KKM_ADDONS_DIR:-${TMPDIR:-/tmp}/l10n_ru_kkm_addons_$(id -u)}"
+    # One folder per checkout, so that two checkouts never redirect each other's link.
+    ADDONS_LINK_DIR="${KKM_ADDONS_DIR:-${TMPDIR:-/tmp}/l10n_ru_kkm_addons_$(printf %s "$REPO_DIR" | md5sum | cut -c1-10)}"
     mkdir -p "$ADDONS_LINK_DIR"
     ln -sfn "$REPO_DIR" "$ADDONS_LINK_DIR/l10n_ru_kkm"
     MODULE_DIR="$ADDONS_LINK_DIR/l10n_ru_kkm"

@@ -104,6 +104,7 @@ class KkmTestCommon(AccountTestInvoicingCommon):
                 "l10n_ru_kkm_payment_address": "https://shop.example.ru",
                 "l10n_ru_kkm_email": "shop@example.ru",
                 "l10n_ru_kkm_sno": "osn",
+                "l10n_ru_kkm_callback": False,
             }
         )
         cls.vat20 = cls.env["account.tax"].create(
@@ -127,8 +128,11 @@ class KkmTestCommon(AccountTestInvoicingCommon):
     def setUp(self):
         super().setUp()
         # Cursors the module opens (attempt log, token store, after-commit send) share the test's.
-        self.registry_enter_test_mode()
+        if not type(self)._registry_patched:  # HttpCase already did it for the whole class
+            self.registry_enter_test_mode()
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        # Loopback stays real: this database's own HTTP server and the project's sandbox.
+        self.mock.add_passthru(re.compile(r"https?://(127\.0\.0\.1|localhost)[:/]"))
         self.mock.start()
         self.addCleanup(self.mock.stop)
         self.addCleanup(self.mock.reset)

@@ -213,7 +213,8 @@ class TestReceiptFlow(KkmTestCommon):
         self.assertEqual(receipt.error_kind, "auth")
         self.assertFalse(self.atol.calls_to(f"{GROUP}/sell"))
 
-    def test_receipt_is_sent_after_the_posting_commits(self):
+    def test_synchronous_mode_sends_after_the_posting_commits(self):
+        self.company.l10n_ru_kkm_async = False
         self.atol.token_ok()
         self.atol.register_ok(uuid="uuid-pc")
         self.atol.report_done(uuid="uuid-pc")

@@ -38,7 +38,7 @@ class TestStateMachine(KkmTestCommon):
         return receipt
 
     def test_every_legal_transition(self):
-        self.assertEqual(len(LEGAL), 12)
+        self.assertEqual(len(LEGAL), 13)
         for old, new in LEGAL:
             with self.subTest(old=old, new=new):
                 receipt = self._receipt(old)

@@ -71,6 +71,7 @@ class TestAtolPayload(unittest.TestCase):
 
 class TestAtolExchanges(unittest.TestCase):
     def setUp(self):
+        super().setUp()
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self.mock.start()
         self.addCleanup(self.mock.stop)
