@@ -31,7 +31,8 @@ def loads(raw):
     return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
 
 
-def _plain(value):
+def plain(value):
+    """A structure safe for ``json.dumps``: Decimal becomes int or float."""
     if isinstance(value, Decimal):
         return (
             int(value)
@@ -39,20 +40,15 @@ def _plain(value):
             else float(value)
         )
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 
 def dumps(value):
     """JSON bytes (UTF-8, Cyrillic kept readable); Decimal becomes a JSON number."""
-    return json.dumps(_plain(value), ensure_ascii=False).encode("utf-8")
-
-
-def plain(value):
-    """A structure safe for ``json.dumps`` (Decimal converted)."""
-    return _plain(value)
+    return json.dumps(plain(value), ensure_ascii=False).encode("utf-8")
 
 
 def mask(secret):
@@ -65,13 +61,6 @@ def mask(secret):
 def seeded_uuid(rng):
     """A version-4 UUID drawn from a seeded RNG, so that runs are reproducible."""
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def money(value):
-    """Rubles as a Decimal with two places (input: int, Decimal or None)."""
-    if value is None:
-        return None
-    return Decimal(value).quantize(Decimal("0.01"))
 
 
 def canonical(value):

@@ -117,14 +117,17 @@ class _Pki:
 class TestMutualTls(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        super().setUpClass()
         cls.folder = tempfile.TemporaryDirectory()
         cls.pki = _Pki(cls.folder.name)
 
     @classmethod
     def tearDownClass(cls):
         cls.folder.cleanup()
+        super().tearDownClass()
 
     def setUp(self):
+        super().setUp()
         self.sb = Sandbox(
             seed=1,
             done_delay=0,
