@@ -6,7 +6,10 @@ from . import (
     kkm_receipt_attempt,
     kkm_receipt_queue,
     kkm_receipt_sending,
+    product_template,
     receipt_builder,
+    receipt_checks,
     res_company,
     res_config_settings,
+    uom_uom,
 )

@@ -13,7 +13,6 @@ from ..vendors import allocation
 from ..vendors import receipt as rd
 
 ITEM_NAME_MAX = 128
-INN_PATTERN = re.compile(r"^(\d{10}|\d{12})$")
 DEFAULT_TZ = "Europe/Moscow"
 
 
@@ -42,9 +41,10 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         """The neutral receipt for ``receipt``; raises UserError naming every problem."""
         move, company = receipt.move_id, receipt.company_id
         problems = self._company_problems(company) + self._move_problems(move)
+        sale_date = self._sale_date(move)
         lines = []
         for line in move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
-            vat, problem = self._vat_code(line)
+            vat, problem = self._vat_code(line, sale_date)
             if problem:
                 problems.append(problem)
             lines.append(self._source_line(line, vat))
@@ -60,6 +60,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                     reason=str(error),
                 )
             ) from error
+        self._check_items(move, items)
         total = _decimal(move.amount_total)
         return rd.Receipt(
             operation=receipt.operation,
@@ -71,90 +72,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             payments=(rd.Payment(rd.PAYMENT_ELECTRONIC, total),),
             total=total,
             callback_url=receipt._l10n_ru_kkm_callback_url() if company.l10n_ru_kkm_callback else "",
-        )
-
-    # -- checks ----------------------------------------------------------------------
-
-    @api.model
-    def _company_problems(self, company):
-        problems = []
-        if not INN_PATTERN.match(company.l10n_ru_kkm_inn or ""):
-            problems.append(
-                self.env._(
-                    "The seller INN of %(company)s must have 10 or 12 digits: set it in "
-                    "Settings › Invoicing › Fiscalization (54-FZ).",
-                    company=company.name,
-                )
-            )
-        if not company.l10n_ru_kkm_payment_address:
-            problems.append(
-                self.env._(
-                    "The place of settlement of %(company)s is missing: set the web site address in "
-                    "Settings › Invoicing › Fiscalization (54-FZ).",
-                    company=company.name,
-                )
-            )
-        if not (company.l10n_ru_kkm_email or company.email):
-            problems.append(
-                self.env._(
-                    "The seller e-mail of %(company)s is missing: set it in "
-                    "Settings › Invoicing › Fiscalization (54-FZ).",
-                    company=company.name,
-                )
-            )
-        if not company.l10n_ru_kkm_atol_group_code:
-            problems.append(
-                self.env._(
-                    "The ATOL group code of %(company)s is missing: copy it from the ATOL Online "
-                    "account into Settings › Invoicing › Fiscalization (54-FZ).",
-                    company=company.name,
-                )
-            )
-        return problems
-
-    @api.model
-    def _move_problems(self, move):
-        problems = []
-        if move.currency_id != move.company_id.currency_id or move.currency_id.name != "RUB":
-            problems.append(
-                self.env._(
-                    "Invoice %(move)s is in %(currency)s: fiscal receipts are registered in roubles "
-                    "only. Issue the invoice in RUB.",
-                    move=move.display_name,
-                    currency=move.currency_id.name,
-                )
-            )
-        partner = move.partner_id
-        if not partner.email and not (partner.phone or getattr(partner, "mobile", False)):
-            problems.append(
-                self.env._(
-                    "Customer %(partner)s has neither an e-mail nor a phone: the receipt must be sent "
-                    "to one of them. Add an e-mail or a phone to the customer.",
-                    partner=partner.display_name,
-                )
-            )
-        if not move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
-            problems.append(
-                self.env._(
-                    "Invoice %(move)s has no product lines to put on a receipt.", move=move.display_name
-                )
-            )
-        return problems
-
-    @api.model
-    def _vat_code(self, line):
-        taxes = line.tax_ids
-        if not taxes:
-            return "none", None
-        codes = {tax.l10n_ru_kkm_vat_code for tax in taxes}
-        if len(taxes) == 1 and all(codes):
-            return codes.pop(), None
-        return "none", self.env._(
-            'Line "%(line)s" of %(move)s: set the fiscal VAT code on tax %(taxes)s '
-            "(Accounting › Configuration › Taxes); a line may carry one VAT tax only.",
-            line=line.name or line.product_id.display_name,
-            move=line.move_id.display_name,
-            taxes=", ".join(taxes.mapped("name")),
+            internet=company.l10n_ru_kkm_internet,
         )
 
     # -- mapping ---------------------------------------------------------------------
@@ -164,13 +82,18 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         name = (line.product_id.display_name or line.name or "").strip() or "-"
         if len(name) > ITEM_NAME_MAX:
             name = name[: ITEM_NAME_MAX - 1] + "…"
-        is_service = line.product_id.type == "service"
+        product = line.product_id.product_tmpl_id
+        default_object = "service" if line.product_id.type == "service" else "commodity"
         return allocation.SourceLine(
             name=name,
             quantity=self._quantity(line.quantity),
             amount=_decimal(line.price_total),
             vat=vat,
-            payment_object="service" if is_service else "commodity",
+            payment_method=product.l10n_ru_kkm_payment_method or "full_payment",
+            payment_object=product.l10n_ru_kkm_payment_object or default_object,
+            measure=line.product_uom_id._l10n_ru_kkm_measure_code()
+            if line.product_uom_id
+            else rd.MEASURE_PIECE,
             measurement_unit=(line.product_uom_id.name or "")[:16],
         )
 
@@ -191,9 +114,15 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
 
     @api.model
     def _client(self, partner):
+        # A business customer is named with its INN (tags 1227, 1228); a person is not.
+        buyer = partner.commercial_partner_id
+        inn = re.sub(r"^RU", "", (buyer.vat or "").strip().upper())
+        is_business = buyer.is_company and rd.INN_PATTERN.match(inn)
         return rd.Client(
             email=partner.email or "",
             phone="" if partner.email else normalize_phone(partner.phone or getattr(partner, "mobile", "")),
+            name=buyer.name[:256] if is_business else "",
+            inn=inn if is_business else "",
         )
 
     @api.model

@@ -62,6 +62,11 @@ class ResCompany(models.Model):
         default="osn",
     )
 
+    l10n_ru_kkm_internet = fields.Boolean(
+        string="Internet sales",
+        default=True,
+        help="Mark receipts as settlements made over the Internet (tag 1125, FFD 1.2).",
+    )
     l10n_ru_kkm_trigger = fields.Selection(
         selection=[
             ("post", "When the invoice is confirmed"),

@@ -28,3 +28,4 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_resume_hours = fields.Integer(related="company_id.l10n_ru_kkm_resume_hours", readonly=False)
     l10n_ru_kkm_max_polls = fields.Integer(related="company_id.l10n_ru_kkm_max_polls", readonly=False)
     l10n_ru_kkm_callback = fields.Boolean(related="company_id.l10n_ru_kkm_callback", readonly=False)
+    l10n_ru_kkm_internet = fields.Boolean(related="company_id.l10n_ru_kkm_internet", readonly=False)

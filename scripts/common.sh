@@ -10,6 +10,8 @@ say() { echo "l10n_ru_kkm: $*" >&2; }
 
 check_odoo() {
     local version
+    # The interpreter itself, not a version-manager shim, so that signals reach it.
+    PYTHON=$(python3 -c "import sys; print(sys.executable)" 2>/dev/null) || die "python3 is not available."
     version=$(python3 -c "import odoo.release as r; print(r.major_version)" 2>/dev/null) \
         || die "python3 cannot import odoo. Install Odoo 19 first so that 'python3 -c \"import odoo\"' works (see README.rst, Requirements)."
     [ "$version" = "19.0" ] || die "python3 imports Odoo $version; this addon needs Odoo 19.0."

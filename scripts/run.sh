@@ -17,7 +17,7 @@ start_sandbox() {
         return
     fi
     say "starting the ATOL Online / Checkonline sandbox on 127.0.0.1:$SANDBOX_PORT (log: $LOG_DIR/sandbox.log)"
-    (cd "$REPO_DIR" && exec python3 -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --done-delay 2) \
+    (cd "$REPO_DIR" && exec "$PYTHON" -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --done-delay 2) \
         >"$LOG_DIR/sandbox.log" 2>&1 &
     SANDBOX_PID=$!
     trap 'kill $SANDBOX_PID 2>/dev/null' EXIT
@@ -44,7 +44,7 @@ prepare_database() {
         say "installing l10n_ru_kkm in the existing database $DB"
         action=(-i l10n_ru_kkm)
     fi
-    "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" "${action[@]}" --stop-after-init \
+    "$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" "${action[@]}" --stop-after-init \
         --http-interface=127.0.0.1 >"$LOG_DIR/setup.log" 2>&1 \
         || { tail -n 40 "$LOG_DIR/setup.log" >&2; die "preparing $DB failed (log: $LOG_DIR/setup.log)"; }
 }
@@ -60,5 +60,5 @@ cat <<MSG
   Stop with Ctrl-C.
 
 MSG
-"$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" --db-filter="^$DB\$" \
+"$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" --db-filter="^$DB\$" \
     --http-interface=127.0.0.1 --http-port="$HTTP_PORT" --load=base,web,queue_job

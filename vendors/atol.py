@@ -327,6 +327,12 @@ class AtolV5Client(AtolV4Client):
         "another": 13,
     }
 
+    def build_payload(self, receipt):
+        body = super().build_payload(receipt)
+        if receipt.internet:
+            body["receipt"]["internet"] = True  # tag 1125, mandatory for online sales since 09.2025
+        return body
+
     def _item(self, item):
         values = super()._item(item)
         values.pop("measurement_unit", None)

@@ -5,9 +5,13 @@ into its own wire format (ATOL v4 strings, ATOL v5 integer codes, Checkonline ko
 Money is always ``Decimal`` with two decimals, quantities ``Decimal`` with at most three.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+
+# INN of a business (10 digits) or of a person / sole trader (12 digits).
+INN_PATTERN = re.compile(r"^(\d{10}|\d{12})$")
 
 # Operations (ATOL names; Checkonline maps them to DocumentType).
 SELL = "sell"

@@ -1,0 +1,38 @@
+from odoo import fields, models
+
+from ..vendors.receipt import PAYMENT_METHODS, PAYMENT_OBJECTS
+
+PAYMENT_OBJECT_LABELS = {
+    "commodity": "Goods",
+    "excise": "Excise goods",
+    "job": "Work",
+    "service": "Service",
+    "payment": "Payment (advance, deposit)",
+    "agent_commission": "Agent's commission",
+    "another": "Other",
+}
+PAYMENT_METHOD_LABELS = {
+    "full_prepayment": "Full prepayment",
+    "prepayment": "Partial prepayment",
+    "advance": "Advance",
+    "full_payment": "Full payment",
+    "partial_payment": "Partial payment and credit",
+    "credit": "Credit",
+    "credit_payment": "Credit payment",
+}
+
+
+class ProductTemplate(models.Model):
+    _inherit = "product.template"
+
+    l10n_ru_kkm_payment_object = fields.Selection(
+        selection=[(code, PAYMENT_OBJECT_LABELS[code]) for code in PAYMENT_OBJECTS],
+        string="Fiscal payment object",
+        help="What is sold, as printed on fiscal receipts (tag 1212). "
+        "Empty: Service for services, Goods otherwise.",
+    )
+    l10n_ru_kkm_payment_method = fields.Selection(
+        selection=[(code, PAYMENT_METHOD_LABELS[code]) for code in PAYMENT_METHODS],
+        string="Fiscal payment method",
+        help="How this product is settled, as printed on fiscal receipts (tag 1214). Empty: full payment.",
+    )

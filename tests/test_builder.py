@@ -1,0 +1,169 @@
+from decimal import Decimal
+
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import KkmTestCommon
+
+
+@tagged("post_install", "-at_install")
+class TestBuilder(KkmTestCommon):
+    """Invoices Odoo can produce, turned into receipts that are right to the kopeck."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vat22 = cls.vat20.copy({"name": "НДС 22% (incl.)", "amount": 22, "l10n_ru_kkm_vat_code": "vat22"})
+
+    def _invoice(self, lines, move_type="out_invoice", invoice_date="2025-06-01", partner=None, **values):
+        move = self.env["account.move"].create(
+            {
+                "move_type": move_type,
+                "partner_id": (partner or self.partner_a).id,
+                "invoice_date": invoice_date,
+                "invoice_line_ids": [Command.create(line) for line in lines],
+                **values,
+            }
+        )
+        move.action_post()
+        return move
+
+    def _line(self, price, quantity=1.0, **values):
+        return {
+            "name": "Товар",
+            "price_unit": price,
+            "quantity": quantity,
+            "tax_ids": [Command.set(self.vat20.ids)],
+            **values,
+        }
+
+    def _items(self, move):
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "to_send", receipt.error_message)
+        return receipt.request_payload["receipt"]["items"], receipt.request_payload["receipt"]
+
+    def _assert_balanced(self, move):
+        items, body = self._items(move)
+        for item in items:
+            expected = (Decimal(str(item["price"])) * Decimal(str(item["quantity"]))).quantize(
+                Decimal("0.01")
+            )
+            self.assertEqual(Decimal(str(item["sum"])), expected, item)
+        total = sum(Decimal(str(item["sum"])) for item in items)
+        self.assertEqual(total, Decimal(str(body["total"])))
+        self.assertEqual(sum(Decimal(str(p["sum"])) for p in body["payments"]), total)
+        self.assertEqual(total, Decimal(str(move.amount_total)).quantize(Decimal("0.01")))
+        return items
+
+    def test_ten_percent_discount_on_1000_01(self):
+        move = self._invoice([self._line(1000.01, discount=10)])
+        items = self._assert_balanced(move)
+        self.assertEqual([(i["price"], i["quantity"], i["sum"]) for i in items], [(900.01, 1.0, 900.01)])
+
+    def test_a_third_of_a_unit_at_three_roubles(self):
+        # Quantities with thousandths, as shops selling by weight configure Odoo.
+        self.env.ref("uom.decimal_product_uom").sudo().digits = 3
+        move = self._invoice([self._line(3.00, quantity=0.333)])
+        items = self._assert_balanced(move)
+        self.assertEqual([(i["price"], i["quantity"], i["sum"]) for i in items], [(3.0, 0.333, 1.0)])
+
+    def test_negative_discount_line_is_spread_over_the_goods(self):
+        move = self._invoice(
+            [self._line(600.00), self._line(400.00, quantity=2), self._line(-100.00, name="Скидка")]
+        )
+        items = self._assert_balanced(move)
+        self.assertTrue(all(item["sum"] > 0 for item in items))
+        self.assertEqual(sum(Decimal(str(i["sum"])) for i in items), Decimal("1300.00"))
+
+    def test_zero_price_gift_line_stays_on_the_receipt(self):
+        move = self._invoice([self._line(500.00), self._line(0.0, name="Подарок")])
+        items = self._assert_balanced(move)
+        self.assertEqual(items[1]["sum"], 0.0)
+
+    def test_two_hundred_lines_are_refused_with_a_clear_error(self):
+        move = self._invoice([self._line(10.00 + n) for n in range(200)])
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.assertIn("at most 100", receipt.error_message)
+        self.assertIn("Split the invoice", receipt.error_message)
+
+    def test_a_hundred_lines_fit_on_one_receipt(self):
+        move = self._invoice([self._line(10.00 + n, quantity=2) for n in range(100)])
+        self.assertEqual(len(self._assert_balanced(move)), 100)
+
+    def test_two_hundred_character_product_name_is_shortened_to_the_limit(self):
+        product = self.env["product.product"].create({"name": "Очень длинное название " * 9})
+        self.assertGreater(len(product.display_name), 200)
+        move = self._invoice([self._line(100.0, product_id=product.id)])
+        name = self._items(move)[0][0]["name"]
+        self.assertEqual(len(name), 128)
+        self.assertTrue(name.endswith("…"))
+
+    def test_refund_in_2026_of_a_2025_sale_keeps_twenty_percent(self):
+        invoice = self._invoice([self._line(1200.0)], invoice_date="2025-12-20")
+        refund = self._invoice(
+            [self._line(1200.0)],
+            move_type="out_refund",
+            invoice_date="2026-01-15",
+            reversed_entry_id=invoice.id,
+        )
+        item = self._items(refund)[0][0]
+        self.assertEqual(item["vat"], {"type": "vat20", "sum": 200.0})
+
+    def test_twenty_percent_on_a_2026_sale_is_refused(self):
+        move = self._invoice([self._line(1200.0)], invoice_date="2026-02-01")
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.assertIn("no longer applies", receipt.error_message)
+        self.assertIn("22%", receipt.error_message)
+
+    def test_twenty_two_percent_on_a_2026_sale(self):
+        move = self._invoice(
+            [self._line(1220.0, tax_ids=[Command.set(self.vat22.ids)])], invoice_date="2026-02-01"
+        )
+        item = self._items(move)[0][0]
+        self.assertEqual(item["vat"], {"type": "vat22", "sum": 220.0})
+
+    def test_product_settings_and_unit_reach_the_ffd_1_2_request(self):
+        self.company.l10n_ru_kkm_vendor = "atol_v5"
+        product = self.env["product.product"].create(
+            {
+                "name": "Коньяк",
+                "uom_id": self.env.ref("uom.product_uom_kgm").id,
+                "l10n_ru_kkm_payment_object": "excise",
+                "l10n_ru_kkm_payment_method": "full_prepayment",
+            }
+        )
+        kg = self.env.ref("uom.product_uom_kgm")
+        move = self._invoice([self._line(150.0, quantity=1.5, product_id=product.id, product_uom_id=kg.id)])
+        items, body = self._items(move)
+        self.assertEqual(items[0]["measure"], 11)
+        self.assertEqual(items[0]["payment_object"], 2)
+        self.assertEqual(items[0]["payment_method"], "full_prepayment")
+        self.assertNotIn("measurement_unit", items[0])
+        self.assertIs(body["internet"], True)
+
+    def test_business_customer_is_named_with_its_inn(self):
+        business = self.env["res.partner"].create(
+            {"name": "ООО «Покупатель»", "is_company": True, "vat": "7707083893", "email": "b@example.ru"}
+        )
+        move = self._invoice([self._line(100.0)], partner=business)
+        client = self._items(move)[1]["client"]
+        self.assertEqual(client, {"email": "b@example.ru", "name": "ООО «Покупатель»", "inn": "7707083893"})
+
+    def test_invalid_customer_email_is_a_clear_error(self):
+        self.partner_a.email = "not-an-address"
+        move = self._invoice([self._line(100.0)])
+        self.assertIn("cannot receive a receipt", move.l10n_ru_kkm_receipt_ids.error_message)
+
+    def test_fixing_the_data_is_enough_to_send(self):
+        self.partner_a.write({"email": False, "phone": False})
+        move = self._invoice([self._line(100.0)])
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.partner_a.email = "fixed@example.ru"
+        receipt._l10n_ru_kkm_set_state("to_send")
+        receipt._l10n_ru_kkm_prepare()
+        self.assertEqual(receipt.state, "to_send")
+        self.assertEqual(receipt.request_payload["receipt"]["client"], {"email": "fixed@example.ru"})
+        self.assertEqual(fields.Date.to_string(move.invoice_date), "2025-06-01")
