@@ -3,6 +3,7 @@ from . import (
     account_tax,
     demo,
     kkm_receipt,
+    kkm_receipt_actions,
     kkm_receipt_attempt,
     kkm_receipt_queue,
     kkm_receipt_sending,

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from .kkm_receipt import STATES
 
@@ -25,6 +26,19 @@ class AccountMove(models.Model):
         help="A receipt of this invoice was refused, could not be sent after all attempts, "
         "or has no result after the maximum status requests.",
     )
+
+    l10n_ru_kkm_show_send = fields.Boolean(compute="_compute_l10n_ru_kkm_show_send")
+
+    @api.depends("state", "move_type", "company_id", "l10n_ru_kkm_receipt_ids.state")
+    def _compute_l10n_ru_kkm_show_send(self):
+        for move in self:
+            receipts = move.l10n_ru_kkm_receipt_ids
+            move.l10n_ru_kkm_show_send = (
+                move.state == "posted"
+                and move.move_type in FISCAL_MOVE_TYPES
+                and move.company_id.l10n_ru_kkm_enabled
+                and (not receipts or any(r.state in ("to_send", "unknown") for r in receipts))
+            )
 
     @api.depends(
         "l10n_ru_kkm_receipt_ids.state",
@@ -62,3 +76,54 @@ class AccountMove(models.Model):
         )
         if moves:
             self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_for_moves(moves)._l10n_ru_kkm_dispatch()
+
+    @api.depends("l10n_ru_kkm_receipt_ids.state")
+    def _compute_show_reset_to_draft_button(self):
+        # A registered receipt cannot be taken back: a credit note or a resell is the way.
+        super()._compute_show_reset_to_draft_button()
+        for move in self:
+            if move._l10n_ru_kkm_registered_receipts():
+                move.show_reset_to_draft_button = False
+
+    def _l10n_ru_kkm_registered_receipts(self):
+        return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("sent", "unknown", "done"))
+
+    def button_draft(self):
+        for move in self:
+            if move._l10n_ru_kkm_registered_receipts():
+                raise UserError(
+                    self.env._(
+                        "Invoice %(move)s has a fiscal receipt registered with the tax office: it cannot "
+                        "be reset to draft. Issue a credit note instead.",
+                        move=move.display_name,
+                    )
+                )
+        return super().button_draft()
+
+    def action_l10n_ru_kkm_send(self):
+        """Create the missing receipts (e.g. before fiscalization was enabled) or send now."""
+        self.ensure_one()
+        if not self.company_id.l10n_ru_kkm_enabled:
+            raise UserError(
+                self.env._("Fiscal receipts are not enabled for %(company)s.", company=self.company_id.name)
+            )
+        receipts = self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_for_moves(self)
+        receipts._l10n_ru_kkm_enqueue()
+        waiting = (
+            self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("to_send", "unknown")) - receipts
+        )
+        if waiting:
+            waiting.action_l10n_ru_kkm_send_now()
+        failed = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state == "error")
+        if failed and not (receipts | waiting):
+            raise UserError("\n".join(failed.mapped("error_message")))
+        return self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_notify(
+            self.env._("The fiscal receipt is queued for sending.")
+        )
+
+    def action_l10n_ru_kkm_check_status(self):
+        pending = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("sent", "unknown"))
+        return pending.action_l10n_ru_kkm_check_status()
+
+    def action_l10n_ru_kkm_resend(self):
+        return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state == "error").action_l10n_ru_kkm_resend()

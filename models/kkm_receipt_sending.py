@@ -59,7 +59,10 @@ class L10nRuKkmReceipt(models.Model):
             self._l10n_ru_kkm_set_state("done", **values)
         elif outcome.status == oc.FAILED:
             values.update(
-                error_code=outcome.error_code, error_message=outcome.error_text, error_kind=outcome.kind
+                error_code=outcome.error_code,
+                error_message=outcome.error_text,
+                error_kind=outcome.kind,
+                external_id_spent=outcome.new_id_needed,
             )
             self._l10n_ru_kkm_set_state("error", **values)
             self._l10n_ru_kkm_notify_failure()
