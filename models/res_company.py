@@ -2,7 +2,12 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..vendors import CLIENTS, AtolConfig
+from ..vendors.atol import VERSION_NOT_SUPPORTED_CODE, MemoryTokenStore
+from ..vendors.errors import TransientError
 from ..vendors.receipt import TAXATION_SYSTEMS
+
+# Each ATOL protocol version and the other one, for the version check.
+ATOL_VERSIONS = {"atol_v4": "atol_v5", "atol_v5": "atol_v4"}
 
 TAXATION_SYSTEM_LABELS = {
     "osn": "General (OSN)",
@@ -142,7 +147,7 @@ class ResCompany(models.Model):
             raise ValueError(self.l10n_ru_kkm_retry_intervals)
         return minutes
 
-    def _l10n_ru_kkm_client(self, vendor, on_exchange=None):
+    def _l10n_ru_kkm_client(self, vendor, on_exchange=None, token_store=None):
         """The vendor client (strategy) for this company's settings."""
         self.ensure_one()
         company = self.sudo()
@@ -153,7 +158,49 @@ class ResCompany(models.Model):
             test_mode=company.l10n_ru_kkm_test_mode,
             base_url=company.l10n_ru_kkm_service_url or "",
         )
-        return CLIENTS[vendor](config, token_store=CompanyTokenStore(company), on_exchange=on_exchange)
+        token_store = token_store or CompanyTokenStore(company)
+        return CLIENTS[vendor](config, token_store=token_store, on_exchange=on_exchange)
+
+    def _l10n_ru_kkm_check_connection(self):
+        """Log in to the service with the current settings: (notification type, message).
+
+        ATOL answers error 21 when the group works with the other protocol version; the
+        other version is then tried, to tell which one to choose.
+        """
+        self.ensure_one()
+        vendor = self.l10n_ru_kkm_vendor
+        result = self._l10n_ru_kkm_try_login(vendor)
+        labels = dict(self._fields["l10n_ru_kkm_vendor"]._description_selection(self.env))
+        if result is True:
+            return "success", self.env._(
+                "Connected to %(service)s: the login, password and group are accepted.",
+                service=labels[vendor],
+            )
+        if getattr(result, "error_code", "") == str(VERSION_NOT_SUPPORTED_CODE) and vendor in ATOL_VERSIONS:
+            other = ATOL_VERSIONS[vendor]
+            if self._l10n_ru_kkm_try_login(other) is True:
+                return "warning", self.env._(
+                    "The group works with %(other)s, not %(current)s: choose %(other)s as the service.",
+                    other=labels[other],
+                    current=labels[vendor],
+                )
+        if isinstance(result, str):
+            return "danger", result
+        return "danger", self.env._(
+            "%(service)s refused the connection: %(error)s (code %(code)s).",
+            service=labels[vendor],
+            error=result.error_text,
+            code=result.error_code,
+        )
+
+    def _l10n_ru_kkm_try_login(self, vendor):
+        """True, the vendor's failed outcome, or the text of a transport problem."""
+        client = self._l10n_ru_kkm_client(vendor, token_store=MemoryTokenStore())
+        try:
+            result = client.check_connection()
+        except TransientError as error:
+            return self.env._("The service could not be reached: %(error)s", error=str(error))
+        return True if isinstance(result, str) else result
 
 
 class CompanyTokenStore:

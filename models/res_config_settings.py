@@ -29,3 +29,17 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_max_polls = fields.Integer(related="company_id.l10n_ru_kkm_max_polls", readonly=False)
     l10n_ru_kkm_callback = fields.Boolean(related="company_id.l10n_ru_kkm_callback", readonly=False)
     l10n_ru_kkm_internet = fields.Boolean(related="company_id.l10n_ru_kkm_internet", readonly=False)
+
+    def action_l10n_ru_kkm_check_connection(self):
+        self.ensure_one()
+        kind, message = self.company_id._l10n_ru_kkm_check_connection()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Fiscal receipts"),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
+        }
