@@ -80,10 +80,11 @@ class AccountMove(models.Model):
     @api.depends("l10n_ru_kkm_receipt_ids.state")
     def _compute_show_reset_to_draft_button(self):
         # A registered receipt cannot be taken back: a credit note or a resell is the way.
-        super()._compute_show_reset_to_draft_button()
+        result = super()._compute_show_reset_to_draft_button()
         for move in self:
             if move._l10n_ru_kkm_registered_receipts():
                 move.show_reset_to_draft_button = False
+        return result
 
     def _l10n_ru_kkm_registered_receipts(self):
         return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("sent", "unknown", "done"))
