@@ -6,7 +6,7 @@
     "category": "Accounting/Localizations",
     "author": "l10n_ru_kkm developers",
     "license": "LGPL-3",
-    "depends": ["account", "queue_job"],
+    "depends": ["account", "certificate", "queue_job"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/ir.model.access.csv",

@@ -1,6 +1,7 @@
 from . import (
     account_move,
     account_tax,
+    certificate,
     demo,
     kkm_receipt,
     kkm_receipt_actions,

@@ -199,10 +199,18 @@ class L10nRuKkmReceipt(models.Model):
         for receipt in self:
             try:
                 data = self.env["l10n_ru_kkm.receipt.builder"]._build(receipt)
-                payload = receipt._l10n_ru_kkm_client().build_payload(data)
+                with receipt._l10n_ru_kkm_client(credentials=False) as client:
+                    payload = client.build_payload(data)
             except UserError as error:
                 receipt._l10n_ru_kkm_set_state(
                     "error", error_kind="data", error_code=False, error_message=str(error.args[0])
+                )
+                continue
+            except ValueError as error:
+                # The vendor's own rules (e.g. text Checkonline's register cannot print).
+                message = self.env._("The service cannot accept this receipt: %(reason)s", reason=str(error))
+                receipt._l10n_ru_kkm_set_state(
+                    "error", error_kind="data", error_code=False, error_message=message
                 )
                 continue
             receipt.sudo().write({"request_payload": payload, "error_message": False, "error_kind": False})

@@ -20,6 +20,7 @@ class L10nRuKkmReceiptAttempt(models.Model):
             ("register", "Registration"),
             ("report", "Status request"),
             ("callback", "Callback"),
+            ("check", "Connection check"),
         ],
         required=True,
         readonly=True,

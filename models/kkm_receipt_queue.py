@@ -108,7 +108,11 @@ class L10nRuKkmReceipt(models.Model):
 
     @api.model
     def _l10n_ru_kkm_pending_domain(self):
-        return [("state", "in", ("sent", "unknown")), ("vendor_uuid", "!=", False)]
+        return [
+            ("state", "in", ("sent", "unknown")),
+            ("vendor_uuid", "!=", False),
+            ("vendor", "!=", "checkonline"),
+        ]
 
     @api.model
     def _cron_l10n_ru_kkm_poll(self, batch_size=POLL_BATCH):

@@ -14,9 +14,12 @@ _logger = logging.getLogger(__name__)
 class L10nRuKkmReceipt(models.Model):
     _inherit = "l10n_ru_kkm.receipt"
 
-    def _l10n_ru_kkm_client(self):
+    def _l10n_ru_kkm_client(self, credentials=True):
+        """The client of this receipt's vendor, as a context (see res.company)."""
         self.ensure_one()
-        return self.company_id._l10n_ru_kkm_client(self.vendor, on_exchange=self._l10n_ru_kkm_log_exchange)
+        return self.company_id._l10n_ru_kkm_client(
+            self.vendor, on_exchange=self._l10n_ru_kkm_log_exchange, credentials=credentials
+        )
 
     def _l10n_ru_kkm_send(self):
         """Register receipts whose request is frozen and committed (design.md §4).
@@ -26,9 +29,9 @@ class L10nRuKkmReceipt(models.Model):
         """
         sendable = self.sudo().filtered(lambda r: r.state in ("to_send", "unknown") and r.request_payload)
         for receipt in sendable.try_lock_for_update(allow_referencing=True):
-            client = receipt._l10n_ru_kkm_client()
             try:
-                outcome = client.register(receipt.operation, receipt.request_payload)
+                with receipt._l10n_ru_kkm_client() as client:
+                    outcome = client.register(receipt.operation, receipt.request_payload)
             except TransientError as error:
                 receipt._l10n_ru_kkm_on_transient(error)
                 continue
@@ -36,10 +39,14 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_fetch_report(self):
         """Ask the service for the result of receipts it accepted."""
-        pending = self.sudo().filtered(lambda r: r.state in ("sent", "unknown") and r.vendor_uuid)
+        # Synchronous services (Checkonline) have no status request: a re-send answers instead.
+        pending = self.sudo().filtered(
+            lambda r: r.state in ("sent", "unknown") and r.vendor_uuid and r.vendor != "checkonline"
+        )
         for receipt in pending.try_lock_for_update(allow_referencing=True):
             try:
-                outcome = receipt._l10n_ru_kkm_client().report(receipt.vendor_uuid)
+                with receipt._l10n_ru_kkm_client() as client:
+                    outcome = client.report(receipt.vendor_uuid)
             except TransientError as error:
                 _logger.info("Report of fiscal receipt %s postponed: %s", receipt.id, error)
                 continue
@@ -54,6 +61,7 @@ class L10nRuKkmReceipt(models.Model):
             self._l10n_ru_kkm_set_state("sent", **values)
             self._l10n_ru_kkm_schedule_poll()
         elif outcome.status == oc.DONE:
+            values.update(vendor_uuid=outcome.vendor_id or self.vendor_uuid)
             values.update(self._l10n_ru_kkm_fiscal_values(outcome.fiscal))
             values.update(self._l10n_ru_kkm_success_values(), error_kind=False, needs_attention=False)
             self._l10n_ru_kkm_set_state("done", **values)

@@ -51,7 +51,16 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                     company=company.name,
                 )
             )
-        if not company.l10n_ru_kkm_atol_group_code:
+        if company.l10n_ru_kkm_vendor == "checkonline":
+            if not company.sudo().l10n_ru_kkm_checkonline_certificate_id:
+                problems.append(
+                    self.env._(
+                        "The Checkonline certificate of %(company)s is missing: an administrator must "
+                        "choose it in Settings › Invoicing › Fiscalization (54-FZ).",
+                        company=company.name,
+                    )
+                )
+        elif not company.l10n_ru_kkm_atol_group_code:
             problems.append(
                 self.env._(
                     "The ATOL group code of %(company)s is missing: copy it from the ATOL Online "

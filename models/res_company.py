@@ -1,8 +1,13 @@
+import base64
+from contextlib import contextmanager
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..vendors import CLIENTS, AtolConfig
+from ..vendors import outcome as oc
 from ..vendors.atol import VERSION_NOT_SUPPORTED_CODE, MemoryTokenStore
+from ..vendors.checkonline import CheckonlineClient, CheckonlineConfig, certificate_files
 from ..vendors.errors import TransientError
 from ..vendors.receipt import TAXATION_SYSTEMS
 
@@ -30,6 +35,7 @@ class ResCompany(models.Model):
         selection=[
             ("atol_v4", "ATOL Online v4 (FFD 1.05)"),
             ("atol_v5", "ATOL Online v5 (FFD 1.2)"),
+            ("checkonline", "Checkonline"),
         ],
         string="Cash register service",
         default="atol_v4",
@@ -49,6 +55,27 @@ class ResCompany(models.Model):
     l10n_ru_kkm_atol_group_code = fields.Char(string="ATOL group code")
     l10n_ru_kkm_atol_token = fields.Char(groups="base.group_system", copy=False)
     l10n_ru_kkm_atol_token_expiry = fields.Datetime(groups="base.group_system", copy=False)
+    l10n_ru_kkm_checkonline_certificate_id = fields.Many2one(
+        "certificate.certificate",
+        string="Checkonline certificate",
+        groups="base.group_system",
+        domain="[('scope', '=', 'l10n_ru_kkm'), ('company_id', 'in', (id, False))]",
+        help="The client certificate and private key issued by Checkonline for this cash register.",
+    )
+    l10n_ru_kkm_checkonline_group = fields.Char(
+        string="Checkonline device group",
+        default="GROUP0",
+        help="Group of devices on the Checkonline server (GROUP0 unless Checkonline said otherwise).",
+    )
+    l10n_ru_kkm_checkonline_client_id = fields.Char(
+        string="Checkonline client ID",
+        help="Optional point-of-sale identifier, when one certificate serves several shops.",
+    )
+    l10n_ru_kkm_checkonline_password = fields.Integer(
+        string="Checkonline cashier password",
+        default=1,
+        help="The device command password (1 to 31); 1 unless Checkonline said otherwise.",
+    )
     l10n_ru_kkm_inn = fields.Char(
         string="Seller INN",
         help="The INN registered in the fiscal storage (10 or 12 digits).",
@@ -147,19 +174,50 @@ class ResCompany(models.Model):
             raise ValueError(self.l10n_ru_kkm_retry_intervals)
         return minutes
 
-    def _l10n_ru_kkm_client(self, vendor, on_exchange=None, token_store=None):
-        """The vendor client (strategy) for this company's settings."""
+    @contextmanager
+    def _l10n_ru_kkm_client(self, vendor, on_exchange=None, token_store=None, credentials=True):
+        """The vendor client (strategy) for this company's settings, as a context.
+
+        Checkonline authenticates with a client certificate, which ``requests`` reads from
+        files: they exist, private to this process, only while the context is open.
+        ``credentials=False`` gives a client that can only build requests.
+        """
         self.ensure_one()
         company = self.sudo()
-        config = AtolConfig(
-            login=company.l10n_ru_kkm_atol_login or "",
-            password=company.l10n_ru_kkm_atol_password or "",
-            group_code=company.l10n_ru_kkm_atol_group_code or "",
-            test_mode=company.l10n_ru_kkm_test_mode,
-            base_url=company.l10n_ru_kkm_service_url or "",
+        if vendor != "checkonline":
+            config = AtolConfig(
+                login=company.l10n_ru_kkm_atol_login or "",
+                password=company.l10n_ru_kkm_atol_password or "",
+                group_code=company.l10n_ru_kkm_atol_group_code or "",
+                test_mode=company.l10n_ru_kkm_test_mode,
+                base_url=company.l10n_ru_kkm_service_url or "",
+            )
+            token_store = token_store or CompanyTokenStore(company)
+            yield CLIENTS[vendor](config, token_store=token_store, on_exchange=on_exchange)
+            return
+        certificate = company.l10n_ru_kkm_checkonline_certificate_id
+        if not credentials or not certificate:
+            yield CheckonlineClient(company._l10n_ru_kkm_checkonline_config(), on_exchange=on_exchange)
+            return
+        key = certificate.private_key_id
+        with certificate_files(
+            base64.b64decode(certificate.pem_certificate), base64.b64decode(key.pem_key), key.password or None
+        ) as (cert_file, key_file):
+            config = company._l10n_ru_kkm_checkonline_config(cert_file=cert_file, key_file=key_file)
+            yield CheckonlineClient(config, on_exchange=on_exchange)
+
+    def _l10n_ru_kkm_checkonline_config(self, **values):
+        # A private CA for test endpoints such as the sandbox (technical parameter).
+        ca_bundle = self.env["ir.config_parameter"].sudo().get_param("l10n_ru_kkm.ca_bundle")
+        return CheckonlineConfig(
+            test_mode=self.l10n_ru_kkm_test_mode,
+            base_url=self.l10n_ru_kkm_service_url or "",
+            group=self.l10n_ru_kkm_checkonline_group or "GROUP0",
+            client_id=self.l10n_ru_kkm_checkonline_client_id or "",
+            password=self.l10n_ru_kkm_checkonline_password or 1,
+            verify=ca_bundle or None,
+            **values,
         )
-        token_store = token_store or CompanyTokenStore(company)
-        return CLIENTS[vendor](config, token_store=token_store, on_exchange=on_exchange)
 
     def _l10n_ru_kkm_check_connection(self):
         """Log in to the service with the current settings: (notification type, message).
@@ -195,12 +253,13 @@ class ResCompany(models.Model):
 
     def _l10n_ru_kkm_try_login(self, vendor):
         """True, the vendor's failed outcome, or the text of a transport problem."""
-        client = self._l10n_ru_kkm_client(vendor, token_store=MemoryTokenStore())
         try:
-            result = client.check_connection()
+            with self._l10n_ru_kkm_client(vendor, token_store=MemoryTokenStore()) as client:
+                result = client.check_connection()
         except TransientError as error:
             return self.env._("The service could not be reached: %(error)s", error=str(error))
-        return True if isinstance(result, str) else result
+        connected = isinstance(result, str) or result.status == oc.DONE
+        return True if connected else result
 
 
 class CompanyTokenStore:

@@ -30,6 +30,19 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_callback = fields.Boolean(related="company_id.l10n_ru_kkm_callback", readonly=False)
     l10n_ru_kkm_internet = fields.Boolean(related="company_id.l10n_ru_kkm_internet", readonly=False)
 
+    l10n_ru_kkm_checkonline_certificate_id = fields.Many2one(
+        related="company_id.l10n_ru_kkm_checkonline_certificate_id", readonly=False
+    )
+    l10n_ru_kkm_checkonline_group = fields.Char(
+        related="company_id.l10n_ru_kkm_checkonline_group", readonly=False
+    )
+    l10n_ru_kkm_checkonline_client_id = fields.Char(
+        related="company_id.l10n_ru_kkm_checkonline_client_id", readonly=False
+    )
+    l10n_ru_kkm_checkonline_password = fields.Integer(
+        related="company_id.l10n_ru_kkm_checkonline_password", readonly=False
+    )
+
     def action_l10n_ru_kkm_check_connection(self):
         self.ensure_one()
         kind, message = self.company_id._l10n_ru_kkm_check_connection()

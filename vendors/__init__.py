@@ -4,10 +4,20 @@
 """
 
 from .atol import AtolConfig, AtolV4Client, AtolV5Client
+from .checkonline import CheckonlineClient, CheckonlineConfig, CheckonlineDataError
 
 CLIENTS = {
     "atol_v4": AtolV4Client,
     "atol_v5": AtolV5Client,
+    "checkonline": CheckonlineClient,
 }
 
-__all__ = ["CLIENTS", "AtolConfig", "AtolV4Client", "AtolV5Client"]
+__all__ = [
+    "CLIENTS",
+    "AtolConfig",
+    "AtolV4Client",
+    "AtolV5Client",
+    "CheckonlineClient",
+    "CheckonlineConfig",
+    "CheckonlineDataError",
+]

@@ -1,0 +1,148 @@
+"""Checkonline end to end: invoices registered by the sandbox over mutual TLS, with the client
+certificate kept in Odoo's certificate module."""
+
+import base64
+import tempfile
+
+from odoo.tests import tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..sandbox.server import Sandbox
+from .common import KkmTestCommon
+from .test_sandbox_tls import _Pki
+
+
+@tagged("post_install", "-at_install")
+class TestCheckonlineFlow(KkmTestCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        folder = tempfile.TemporaryDirectory()
+        cls.addClassCleanup(folder.cleanup)
+        cls.pki = _Pki(folder.name)
+        cls.sandbox = Sandbox(
+            seed=3,
+            done_delay=0,
+            quiet=True,
+            tls_cert=cls.pki.server_cert,
+            tls_key=cls.pki.server_key,
+            tls_client_ca=cls.pki.ca,
+        ).start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.env["ir.config_parameter"].sudo().set_param("l10n_ru_kkm.ca_bundle", cls.pki.ca)
+        cert_path, key_path = cls.pki.client
+        with open(key_path, "rb") as key_file, open(cert_path, "rb") as cert_file:
+            key = (
+                cls.env["certificate.key"]
+                .sudo()
+                .create(
+                    {
+                        "name": "Checkonline key",
+                        "content": base64.b64encode(key_file.read()),
+                        "company_id": cls.company.id,
+                    }
+                )
+            )
+            certificate = (
+                cls.env["certificate.certificate"]
+                .sudo()
+                .create(
+                    {
+                        "name": "Checkonline",
+                        "content": base64.b64encode(cert_file.read()),
+                        "private_key_id": key.id,
+                        "scope": "l10n_ru_kkm",
+                        "company_id": cls.company.id,
+                    }
+                )
+            )
+        cls.company.sudo().write(
+            {
+                "l10n_ru_kkm_vendor": "checkonline",
+                "l10n_ru_kkm_service_url": cls.sandbox.url,
+                "l10n_ru_kkm_checkonline_certificate_id": certificate.id,
+                "l10n_ru_kkm_async": True,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+
+    def _post_and_run(self, move_type="out_invoice", rounds=1):
+        with trap_jobs() as trap:
+            move = self.post_invoice(amounts=(1200.0,), move_type=move_type)
+            for _ in range(rounds):
+                trap.perform_enqueued_jobs()
+        return move, move.l10n_ru_kkm_receipt_ids
+
+    def test_invoice_is_registered_with_fiscal_data(self):
+        move, receipt = self._post_and_run()
+        self.assertEqual(receipt.vendor, "checkonline")
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        self.assertEqual(receipt.request_payload["RequestId"], receipt.external_id)
+        self.assertEqual(receipt.request_payload["NonCash"][0], 120000)
+        self.assertTrue(receipt.fn_number)
+        self.assertTrue(receipt.fiscal_document_number)
+        self.assertTrue(receipt.fiscal_document_attribute)
+        self.assertEqual(move.l10n_ru_kkm_state, "done")
+        documents = self.sandbox.ledger()["documents"]
+        self.assertEqual([d["operation"] for d in documents], ["sell"])
+
+    def test_credit_note_is_a_refund_receipt(self):
+        _move, receipt = self._post_and_run(move_type="out_refund")
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        self.assertEqual(receipt.request_payload["DocumentType"], 2)
+
+    def test_lost_answer_then_retry_registers_one_document(self):
+        self.sandbox.set_faults({"lost_answer": {"next": 1, "targets": ["complex"]}})
+        with trap_jobs() as trap:
+            receipt = self.post_invoice().l10n_ru_kkm_receipt_ids
+            trap.perform_enqueued_jobs()
+            self.assertEqual(receipt.state, "unknown")
+            trap.perform_enqueued_jobs()
+        self.assertEqual(receipt.state, "done")
+        ledger = self.sandbox.ledger()
+        self.assertEqual(ledger["count"], 1)
+        self.assertEqual(ledger["duplicates_by_id"]["count"], 0)
+        self.assertEqual(ledger["documents"][0]["submitted"], 2)
+
+    def test_fatal_error_puts_the_receipt_in_error_with_the_text(self):
+        self.sandbox.set_faults(
+            {"fiscal_fail": {"next": 1, "fce": 19, "fatal": True, "targets": ["complex"]}}
+        )
+        _move, receipt = self._post_and_run()
+        self.assertEqual(receipt.state, "error")
+        self.assertTrue(receipt.error_message)
+        self.assertEqual(receipt.error_code, "FCE-19")
+
+    def test_non_fatal_server_error_is_retried_to_done(self):
+        self.sandbox.set_faults({"fiscal_fail": {"next": 1, "fce": 18, "targets": ["complex"]}})
+        with trap_jobs() as trap:
+            receipt = self.post_invoice().l10n_ru_kkm_receipt_ids
+            trap.perform_enqueued_jobs()
+            self.assertEqual(receipt.state, "to_send")
+            self.assertEqual(receipt.send_attempts, 1)
+            trap.perform_enqueued_jobs()
+        self.assertEqual(receipt.state, "done")
+        self.assertEqual(self.sandbox.ledger()["count"], 1)
+
+    def test_check_connection_with_the_certificate(self):
+        params = (
+            self.env["res.config.settings"].sudo().create({}).action_l10n_ru_kkm_check_connection()["params"]
+        )
+        self.assertEqual(params["type"], "success", params["message"])
+
+    def test_typographic_quotes_reach_the_register_printable(self):
+        product = self.env["product.product"].create({"name": "Книга «Кассовая дисциплина» — том 1"})
+        with trap_jobs() as trap:
+            move = self.init_invoice("out_invoice", products=product, taxes=self.vat20)
+            move.invoice_line_ids.price_unit = 640.0
+            move.action_post()
+            trap.perform_enqueued_jobs()
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        self.assertEqual(
+            receipt.request_payload["Lines"][0]["Description"], 'Книга "Кассовая дисциплина" - том 1'
+        )
