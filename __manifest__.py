@@ -9,6 +9,7 @@
     "depends": ["account", "certificate", "queue_job"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
+        "security/l10n_ru_kkm_groups.xml",
         "security/ir.model.access.csv",
         "security/l10n_ru_kkm_security.xml",
         "data/queue_job_data.xml",
