@@ -21,6 +21,8 @@
         "views/account_tax_views.xml",
         "views/product_views.xml",
         "views/res_config_settings_views.xml",
+        "views/kkm_report_templates.xml",
+        "wizards/kkm_report_wizard_views.xml",
     ],
     "demo": ["demo/demo_company.xml"],
 }

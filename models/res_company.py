@@ -99,6 +99,19 @@ class ResCompany(models.Model):
         default=True,
         help="Mark receipts as settlements made over the Internet (tag 1125, FFD 1.2).",
     )
+    l10n_ru_kkm_report_partner_ids = fields.Many2many(
+        "res.partner",
+        "l10n_ru_kkm_report_partner_rel",
+        string="Report recipients",
+        help="Who receives the fiscal receipts report: counts, totals and the receipts that need attention.",
+    )
+    l10n_ru_kkm_report_period = fields.Selection(
+        selection=[("daily", "Daily"), ("weekly", "Weekly")],
+        string="Report period",
+        default="daily",
+        required=True,
+    )
+    l10n_ru_kkm_report_last_date = fields.Date(string="Last report sent", copy=False)
     l10n_ru_kkm_trigger = fields.Selection(
         selection=[
             ("post", "When the invoice is confirmed"),

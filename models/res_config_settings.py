@@ -43,6 +43,13 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.l10n_ru_kkm_checkonline_password", readonly=False
     )
 
+    l10n_ru_kkm_report_partner_ids = fields.Many2many(
+        related="company_id.l10n_ru_kkm_report_partner_ids", readonly=False
+    )
+    l10n_ru_kkm_report_period = fields.Selection(
+        related="company_id.l10n_ru_kkm_report_period", readonly=False
+    )
+
     def action_l10n_ru_kkm_check_connection(self):
         self.ensure_one()
         kind, message = self.company_id._l10n_ru_kkm_check_connection()

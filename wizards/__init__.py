@@ -1,0 +1,1 @@
+from . import kkm_report_wizard
