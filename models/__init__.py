@@ -2,6 +2,7 @@ from . import (
     account_move,
     account_tax,
     certificate,
+    cli_service,
     demo,
     kkm_receipt,
     kkm_receipt_actions,

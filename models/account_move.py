@@ -108,7 +108,7 @@ class AccountMove(models.Model):
             raise UserError(
                 self.env._("Fiscal receipts are not enabled for %(company)s.", company=self.company_id.name)
             )
-        receipts = self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_for_moves(self)
+        receipts = self._l10n_ru_kkm_create_missing_receipts()
         receipts._l10n_ru_kkm_enqueue()
         waiting = (
             self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("to_send", "unknown")) - receipts
@@ -121,6 +121,9 @@ class AccountMove(models.Model):
         return self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_notify(
             self.env._("The fiscal receipt is queued for sending.")
         )
+
+    def _l10n_ru_kkm_create_missing_receipts(self):
+        return self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_for_moves(self)
 
     def action_l10n_ru_kkm_check_status(self):
         pending = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("sent", "unknown"))

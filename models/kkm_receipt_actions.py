@@ -45,6 +45,14 @@ class L10nRuKkmReceipt(models.Model):
         The external ID is kept unless the service holds a failed document under it
         (design.md §4.5); the new request is frozen here and sent by a job after commit.
         """
+        failed = self._l10n_ru_kkm_reset_for_resend()
+        failed.filtered(lambda r: r.state == "to_send")._l10n_ru_kkm_enqueue()
+        return self._l10n_ru_kkm_notify(
+            self.env._("%(count)s receipt(s) queued for sending.", count=len(failed))
+        )
+
+    def _l10n_ru_kkm_reset_for_resend(self):
+        """Back to ``to_send`` with a request rebuilt from the invoice; raises what still blocks."""
         failed = self.filtered(lambda r: r.state == "error")
         if not failed:
             raise UserError(self.env._("Only receipts in error can be resent."))
@@ -60,13 +68,10 @@ class L10nRuKkmReceipt(models.Model):
                 values.update(external_id=self._new_external_id(), vendor_uuid=False, external_id_spent=False)
             receipt._l10n_ru_kkm_set_state("to_send", **values)
         failed._l10n_ru_kkm_prepare()
-        failed.filtered(lambda r: r.state == "to_send")._l10n_ru_kkm_enqueue()
         still_failed = failed.filtered(lambda r: r.state == "error")
         if still_failed:
             raise UserError("\n".join(still_failed.mapped("error_message")))
-        return self._l10n_ru_kkm_notify(
-            self.env._("%(count)s receipt(s) queued for sending.", count=len(failed))
-        )
+        return failed
 
     def _l10n_ru_kkm_state_label(self):
         return dict(self._fields["state"]._description_selection(self.env))[self.state]
