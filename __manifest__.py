@@ -16,6 +16,7 @@
         "data/ir_cron.xml",
         "data/mail_activity_type_data.xml",
         "data/uom_data.xml",
+        "wizards/kkm_receipt_wizard_views.xml",
         "views/kkm_receipt_views.xml",
         "views/account_move_views.xml",
         "views/account_tax_views.xml",

@@ -8,6 +8,7 @@ from . import (
     kkm_receipt_actions,
     kkm_receipt_attempt,
     kkm_receipt_queue,
+    kkm_receipt_resell,
     kkm_receipt_sending,
     kkm_report,
     product_template,

@@ -169,6 +169,11 @@ class L10nRuKkmReceipt(models.Model):
                 )
         # Users only read receipts; their state is the module's business (design.md §9).
         self.sudo().write(dict(values, state=new_state))
+        if new_state == "done":
+            self._l10n_ru_kkm_on_done()
+
+    def _l10n_ru_kkm_on_done(self):
+        """Side effects of a registration (extended by the resell)."""
 
     # -- preparation -----------------------------------------------------------------
 

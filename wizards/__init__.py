@@ -1,1 +1,1 @@
-from . import kkm_report_wizard
+from . import kkm_report_wizard, kkm_resell_wizard, kkm_resend_wizard

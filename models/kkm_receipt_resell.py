@@ -1,0 +1,122 @@
+"""Resell: re-issue a registered sale whose data was wrong.
+
+The registered sale is refunded by a receipt that mirrors it (same items and payments, the
+original's fiscal sign as additional attribute, tag 1192); only when that refund is done is a
+new sale built from the invoice as it is now. The chain is kept on the receipts.
+"""
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+# ATOL's additional receipt attribute holds at most 16 characters (tag 1192).
+ADDITIONAL_PROPS_MAX = 16
+
+
+class L10nRuKkmReceipt(models.Model):
+    _inherit = "l10n_ru_kkm.receipt"
+
+    origin_receipt_id = fields.Many2one(
+        "l10n_ru_kkm.receipt",
+        string="Refunded receipt",
+        readonly=True,
+        index="btree_not_null",
+        help="The registered sale this refund cancels (resell).",
+    )
+    resell_receipt_id = fields.Many2one(
+        "l10n_ru_kkm.receipt",
+        string="New sale receipt",
+        readonly=True,
+        help="The sale registered again once this refund was done (resell).",
+    )
+    refund_receipt_ids = fields.One2many(
+        "l10n_ru_kkm.receipt", "origin_receipt_id", string="Refunds of this receipt", readonly=True
+    )
+
+    def _l10n_ru_kkm_check_resellable(self):
+        for receipt in self:
+            if receipt.operation != "sell" or receipt.state != "done":
+                raise UserError(
+                    self.env._(
+                        "Only a registered sale receipt can be re-issued; %(name)s is %(state)s.",
+                        name=receipt.display_name,
+                        state=receipt._l10n_ru_kkm_state_label(),
+                    )
+                )
+            if receipt.refund_receipt_ids.filtered(lambda r: r.state != "error"):
+                raise UserError(
+                    self.env._(
+                        "%(name)s is already being re-issued: follow its refund receipt.",
+                        name=receipt.display_name,
+                    )
+                )
+
+    def _l10n_ru_kkm_resell(self):
+        """Create and queue the refund of each registered sale; the new sale follows it."""
+        self._l10n_ru_kkm_check_resellable()
+        refunds = self.browse()
+        for receipt in self:
+            refund = receipt.sudo().copy(
+                {
+                    "operation": "sell_refund",
+                    "external_id": self._new_external_id(),
+                    "origin_receipt_id": receipt.id,
+                    "state": "to_send",
+                    "amount_total": receipt.amount_total,
+                }
+            )
+            refunds |= refund
+        refunds._l10n_ru_kkm_prepare()
+        refunds._l10n_ru_kkm_enqueue()
+        return refunds
+
+    def _l10n_ru_kkm_prepare(self):
+        # A resell's refund repeats what was registered, whatever the invoice says now.
+        mirrors = self.filtered("origin_receipt_id")
+        for refund in mirrors:
+            payload = refund._l10n_ru_kkm_mirror_payload(refund.origin_receipt_id)
+            refund.sudo().write({"request_payload": payload, "error_message": False, "error_kind": False})
+        return super(L10nRuKkmReceipt, self - mirrors)._l10n_ru_kkm_prepare()
+
+    def _l10n_ru_kkm_mirror_payload(self, original):
+        """The original's request with this receipt's id, refunding exactly what it registered."""
+        payload = dict(original.request_payload)
+        attribute = (original.fiscal_document_attribute or "")[:ADDITIONAL_PROPS_MAX]
+        if self.vendor == "checkonline":
+            payload.update(RequestId=self.external_id, DocumentType=2)
+            return payload
+        payload["external_id"] = self.external_id
+        payload.pop("service", None)
+        if self.company_id.l10n_ru_kkm_callback:
+            payload["service"] = {"callback_url": self._l10n_ru_kkm_callback_url()}
+        payload["receipt"] = dict(payload["receipt"], additional_check_props=attribute)
+        return payload
+
+    def _l10n_ru_kkm_on_done(self):
+        """A resell's refund is done: the invoice is sold again, as it is now."""
+        result = super()._l10n_ru_kkm_on_done()
+        for refund in self.filtered(lambda r: r.origin_receipt_id and not r.resell_receipt_id):
+            new_sale = refund._l10n_ru_kkm_new_sale()
+            refund.sudo().resell_receipt_id = new_sale
+            new_sale._l10n_ru_kkm_dispatch()
+        return result
+
+    def _l10n_ru_kkm_new_sale(self):
+        self.ensure_one()
+        sale = self.sudo().create(
+            {
+                "company_id": self.company_id.id,
+                "move_id": self.move_id.id,
+                "operation": "sell",
+                "vendor": self.move_id.company_id.l10n_ru_kkm_vendor,
+                "external_id": self._new_external_id(),
+                "amount_total": self.move_id.amount_total,
+            }
+        )
+        sale._l10n_ru_kkm_prepare()
+        return sale
+
+    def action_l10n_ru_kkm_resume_resell(self):
+        """Resume a chain whose new sale is missing (e.g. fiscalization was disabled meanwhile)."""
+        done = self.filtered(lambda r: r.origin_receipt_id and r.state == "done" and not r.resell_receipt_id)
+        done._l10n_ru_kkm_on_done()
+        return done.resell_receipt_id
