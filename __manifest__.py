@@ -17,6 +17,7 @@
         "data/mail_activity_type_data.xml",
         "data/uom_data.xml",
         "wizards/kkm_receipt_wizard_views.xml",
+        "wizards/kkm_correction_wizard_views.xml",
         "views/kkm_receipt_views.xml",
         "views/account_move_views.xml",
         "views/account_tax_views.xml",

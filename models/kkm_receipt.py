@@ -69,10 +69,21 @@ class L10nRuKkmReceipt(models.Model):
     partner_id = fields.Many2one(related="move_id.partner_id", string="Customer")
     currency_id = fields.Many2one(related="company_id.currency_id")
     operation = fields.Selection(
-        selection=[("sell", "Sale"), ("sell_refund", "Sale refund")],
+        selection=[
+            ("sell", "Sale"),
+            ("sell_refund", "Sale refund"),
+            ("sell_correction", "Sale correction"),
+            ("sell_refund_correction", "Sale refund correction"),
+        ],
         required=True,
         readonly=True,
     )
+    correction_type = fields.Selection(
+        selection=[("self", "On our own initiative"), ("instruction", "By order of the tax office")],
+        readonly=True,
+    )
+    correction_base_date = fields.Date(string="Date of the corrected settlement", readonly=True)
+    correction_base_number = fields.Char(string="Order number", readonly=True)
     vendor = fields.Selection(
         selection=lambda self: self.env["res.company"]._fields["l10n_ru_kkm_vendor"].selection,
         required=True,

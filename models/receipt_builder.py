@@ -73,6 +73,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             total=total,
             callback_url=receipt._l10n_ru_kkm_callback_url() if company.l10n_ru_kkm_callback else "",
             internet=company.l10n_ru_kkm_internet,
+            correction=self._correction(receipt),
         )
 
     # -- mapping ---------------------------------------------------------------------
@@ -95,6 +96,16 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             if line.product_uom_id
             else rd.MEASURE_PIECE,
             measurement_unit=(line.product_uom_id.name or "")[:16],
+        )
+
+    @api.model
+    def _correction(self, receipt):
+        if not receipt.correction_type:
+            return None
+        return rd.Correction(
+            type=receipt.correction_type,
+            base_date=receipt.correction_base_date,
+            base_number=receipt.correction_base_number or "",
         )
 
     @api.model

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from . import outcome as oc
+from . import receipt as rd
 from .errors import TransientError
 
 PRODUCTION_URL = "https://online.atol.ru/possystem"
@@ -88,6 +89,8 @@ class AtolV4Client:
 
     def build_payload(self, receipt):
         """The registration body for a neutral ``receipt.Receipt``."""
+        if receipt.correction:
+            return self._correction_payload(receipt)
         body = {
             "timestamp": receipt.timestamp.strftime(TIMESTAMP_FORMAT),
             "external_id": receipt.external_id,
@@ -106,6 +109,49 @@ class AtolV4Client:
         if receipt.cashier:
             body["receipt"]["cashier"] = receipt.cashier
         return body
+
+    def _correction_payload(self, receipt):
+        """A correction document (protocol v4 §6.2 table 3): no items, VAT totals per rate."""
+        company = self._company(receipt.company)
+        company.pop("email", None)
+        correction = {
+            "company": company,
+            "correction_info": self._correction_info(receipt.correction),
+            "payments": [{"type": p.type, "sum": _money(p.sum)} for p in receipt.payments],
+            "vats": self._vat_totals(receipt.items),
+        }
+        if receipt.cashier:
+            correction["cashier"] = receipt.cashier
+        return self._correction_envelope(receipt, correction)
+
+    def _correction_envelope(self, receipt, correction):
+        body = {
+            "timestamp": receipt.timestamp.strftime(TIMESTAMP_FORMAT),
+            "external_id": receipt.external_id,
+            "correction": correction,
+        }
+        if receipt.callback_url:
+            body["service"] = {"callback_url": receipt.callback_url}
+        return body
+
+    @staticmethod
+    def _correction_info(correction):
+        info = {"type": correction.type, "base_date": correction.base_date.strftime("%d.%m.%Y")}
+        if correction.base_number:
+            info["base_number"] = correction.base_number
+        return info
+
+    @staticmethod
+    def _vat_totals(items):
+        """VAT per rate of the items, computed on each rate's total (tags 1102-1107)."""
+        totals = {}
+        for item in items:
+            totals[item.vat] = totals.get(item.vat, 0) + item.sum
+        vats = []
+        for code, gross in totals.items():
+            amount = rd.vat_amount(code, gross)
+            vats.append({"type": code, "sum": _money(amount if amount is not None else 0)})
+        return vats
 
     @staticmethod
     def _client(client):
@@ -329,9 +375,32 @@ class AtolV5Client(AtolV4Client):
 
     def build_payload(self, receipt):
         body = super().build_payload(receipt)
-        if receipt.internet:
+        if receipt.internet and not receipt.correction:
             body["receipt"]["internet"] = True  # tag 1125, mandatory for online sales since 09.2025
         return body
+
+    @staticmethod
+    def _correction_info(correction):
+        info = AtolV4Client._correction_info(correction)
+        if correction.type != "instruction":
+            info.pop("base_number", None)  # tag 1179 names the tax office's order only
+        return info
+
+    def _correction_payload(self, receipt):
+        """FFD 1.2 correction (protocol v5): items, payments and total like a receipt."""
+        correction = {
+            "company": self._company(receipt.company),
+            "correction_info": self._correction_info(receipt.correction),
+            "items": [self._item(item) for item in receipt.items],
+            "payments": [{"type": p.type, "sum": _money(p.sum)} for p in receipt.payments],
+            "total": _money(receipt.total),
+        }
+        client = self._client(receipt.client)
+        if client:
+            correction["client"] = client
+        if receipt.cashier:
+            correction["cashier"] = receipt.cashier
+        return self._correction_envelope(receipt, correction)
 
     def _item(self, item):
         values = super()._item(item)

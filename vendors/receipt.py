@@ -7,7 +7,7 @@ Money is always ``Decimal`` with two decimals, quantities ``Decimal`` with at mo
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 # INN of a business (10 digits) or of a person / sole trader (12 digits).
@@ -114,6 +114,18 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """Basis of a correction receipt (tags 1173, 1178, 1179)."""
+
+    type: str  # "self": on the seller's own initiative; "instruction": by order of the tax office
+    base_date: date  # date of the settlement being corrected
+    base_number: str = ""  # number of the tax office's order (instruction)
+
+
+CORRECTION_TYPES = ("self", "instruction")
+
+
+@dataclass(frozen=True)
 class Receipt:
     operation: str
     external_id: str
@@ -126,6 +138,7 @@ class Receipt:
     cashier: str = ""
     callback_url: str = ""
     internet: bool = True
+    correction: Correction = None
     extra: dict = field(default_factory=dict)
 
 

@@ -1,0 +1,102 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class L10nRuKkmCorrectionWizard(models.TransientModel):
+    """Register a correction receipt for an invoice that was never, or wrongly, fiscalized."""
+
+    _name = "l10n_ru_kkm.correction.wizard"
+    _description = "Fiscal correction receipt"
+
+    move_id = fields.Many2one("account.move", string="Invoice", required=True, readonly=True)
+    company_id = fields.Many2one(related="move_id.company_id")
+    vendor = fields.Selection(related="move_id.company_id.l10n_ru_kkm_vendor")
+    operation = fields.Selection(
+        selection=[
+            ("sell_correction", "Correction of a sale"),
+            ("sell_refund_correction", "Correction of a sale refund (FFD 1.2)"),
+        ],
+        required=True,
+        default="sell_correction",
+    )
+    correction_type = fields.Selection(
+        selection=[("self", "On our own initiative"), ("instruction", "By order of the tax office")],
+        string="Basis",
+        required=True,
+        default="self",
+    )
+    base_date = fields.Date(
+        string="Date of the corrected settlement",
+        required=True,
+        help="When the sale that was not (or wrongly) registered took place (tag 1178).",
+    )
+    base_number = fields.Char(
+        string="Document number",
+        help="The tax office's order number (tag 1179); ATOL v4 also asks for the number of the "
+        "seller's own act when correcting on its own initiative.",
+    )
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "account.move" and self.env.context.get("active_id"):
+            move = self.env["account.move"].browse(self.env.context["active_id"])
+            values.update(move_id=move.id, base_date=move.invoice_date)
+            if move.move_type == "out_refund":
+                values["operation"] = "sell_refund_correction"
+        return values
+
+    def _check(self):
+        if self.move_id.state != "posted" or not self.move_id.company_id.l10n_ru_kkm_enabled:
+            raise UserError(
+                self.env._(
+                    "Corrections are registered for posted invoices of a company with fiscal receipts enabled."
+                )
+            )
+        if self.vendor == "checkonline":
+            raise UserError(
+                self.env._(
+                    "Correction receipts through Checkonline are not supported yet: register it in the Checkonline account."
+                )
+            )
+        if self.operation == "sell_refund_correction" and self.vendor != "atol_v5":
+            raise UserError(
+                self.env._(
+                    "A correction of a refund exists from FFD 1.2 only: choose ATOL Online v5 as the service."
+                )
+            )
+        if not self.base_number and (self.correction_type == "instruction" or self.vendor == "atol_v4"):
+            raise UserError(
+                self.env._("Enter the number of the document that is the basis of the correction.")
+            )
+
+    def action_register(self):
+        self.ensure_one()
+        self._check()
+        receipt = (
+            self.env["l10n_ru_kkm.receipt"]
+            .sudo()
+            .create(
+                {
+                    "company_id": self.move_id.company_id.id,
+                    "move_id": self.move_id.id,
+                    "operation": self.operation,
+                    "vendor": self.vendor,
+                    "external_id": self.env["l10n_ru_kkm.receipt"]._new_external_id(),
+                    "amount_total": self.move_id.amount_total,
+                    "correction_type": self.correction_type,
+                    "correction_base_date": self.base_date,
+                    "correction_base_number": self.base_number,
+                }
+            )
+        )
+        receipt._l10n_ru_kkm_prepare()
+        if receipt.state == "error":
+            raise UserError(receipt.error_message)
+        receipt._l10n_ru_kkm_enqueue()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "l10n_ru_kkm.receipt",
+            "res_id": receipt.id,
+            "view_mode": "form",
+        }
