@@ -27,4 +27,7 @@
         "wizards/kkm_report_wizard_views.xml",
     ],
     "demo": ["demo/demo_company.xml"],
+    "assets": {
+        "web.assets_tests": ["l10n_ru_kkm/static/tests/tours/*.js"],
+    },
 }

@@ -118,7 +118,7 @@ class L10nRuKkmReceipt(models.Model):
     fn_number = fields.Char(string="FN number", readonly=True, copy=False)
     fiscal_document_number = fields.Integer(string="FD number", readonly=True, copy=False)
     fiscal_document_attribute = fields.Char(string="Fiscal sign (FPD)", readonly=True, copy=False)
-    shift_number = fields.Integer(readonly=True, copy=False)
+    shift_number = fields.Integer(string="Shift number", readonly=True, copy=False)
     fiscal_receipt_number = fields.Integer(string="Receipt number in shift", readonly=True, copy=False)
     receipt_datetime = fields.Char(string="Fiscal date and time", readonly=True, copy=False)
     ecr_registration_number = fields.Char(string="Register registration number", readonly=True, copy=False)

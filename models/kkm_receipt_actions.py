@@ -85,6 +85,7 @@ class L10nRuKkmReceipt(models.Model):
                 "message": message,
                 "type": kind,
                 "sticky": False,
-                "next": {"type": "ir.actions.act_window_close"},
+                # Show the new state of the record the button was clicked on.
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

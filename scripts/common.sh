@@ -35,6 +35,15 @@ install_requirements() {
     fi
 }
 
+install_browser() {
+    # Odoo's browser tests (tours) drive a headless Chromium.
+    if ! command -v chromium >/dev/null && ! command -v google-chrome >/dev/null; then
+        say "installing Chromium for the browser tests"
+        (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+            || die "could not install Chromium (apt-get install chromium)"
+    fi
+}
+
 start_postgres() {
     if ! pg_isready -q 2>/dev/null; then
         command -v pg_ctlcluster >/dev/null || die "PostgreSQL is not installed (pg_ctlcluster missing)."

@@ -4,6 +4,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 setup_all
+install_browser
 
 DB="l10n_ru_kkm_test_$(date +%s)_$$"
 LOG="${TMPDIR:-/tmp}/$DB.install.log"

@@ -1,0 +1,62 @@
+import responses
+
+from odoo import Command
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.queue_job.job import Job
+
+from .common import ATOL_URL, GROUP, KkmTestCommon
+
+
+@tagged("post_install", "-at_install")
+class TestTours(KkmTestCommon, HttpCase):
+    """The main screens in headless Chromium, as an administrator and an accountant use them."""
+
+    def _perform_jobs(self):
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("state", "=", "pending"), ("channel", "=", "root.l10n_ru_kkm")])
+        )
+        for job in jobs:
+            Job.load(self.env, job.uuid).perform()
+            job.state = "done"
+        self.env.invalidate_all()
+
+    def test_settings_check_connection(self):
+        self.mock.add(responses.POST, f"{ATOL_URL}/v4/getToken", json={"error": None, "token": "t"})
+        self.company.l10n_ru_kkm_inn = False
+        # The test chart has cash-basis taxes: the settings refuse to open with the option off.
+        self.company.tax_exigibility = True
+        self.env.ref("base.user_admin").write(
+            {"company_ids": [Command.link(self.company.id)], "company_id": self.company.id}
+        )
+        self.start_tour("/odoo/action-account.action_account_config", "l10n_ru_kkm_settings", login="admin")
+        self.assertEqual(self.company.l10n_ru_kkm_inn, "5544332219")
+
+    def test_post_an_invoice_and_see_its_receipt_done(self):
+        self.atol.token_ok()
+        self.atol.register_ok(uuid="uuid-tour")
+        self.atol.report_done(uuid="uuid-tour")
+        move = self.init_invoice("out_invoice", amounts=[1200.0], taxes=self.vat20)
+        url = f"/odoo/action-account.action_move_out_invoice_type/{move.id}"
+        self.start_tour(url, "l10n_ru_kkm_post_invoice", login=self.env.user.login)
+        self.assertEqual(move.state, "posted")
+        self._perform_jobs()
+        move.l10n_ru_kkm_receipt_ids._l10n_ru_kkm_fetch_report()
+        self.assertEqual(move.l10n_ru_kkm_state, "done")
+        self.start_tour(url, "l10n_ru_kkm_receipt_done", login=self.env.user.login)
+
+    def test_open_a_failed_receipt_and_resend_it(self):
+        self.partner_a.write({"email": False, "phone": False})
+        receipt = self.post_invoice().l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.partner_a.email = "fixed@example.ru"
+        url = f"/odoo/action-l10n_ru_kkm.l10n_ru_kkm_receipt_action/{receipt.id}"
+        self.start_tour(url, "l10n_ru_kkm_resend_failed", login=self.env.user.login)
+        self.assertEqual(receipt.state, "to_send")
+        self.atol.token_ok()
+        self.atol.register_ok(uuid="uuid-resent")
+        self._perform_jobs()
+        self.assertEqual(receipt.state, "sent")
+        self.assertEqual(len(self.atol.calls_to(f"{GROUP}/sell")), 1)
