@@ -10,7 +10,7 @@ from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..sandbox.server import Sandbox
 from .common import KkmTestCommon
-from .test_sandbox_tls import _Pki
+from .pki import Pki
 
 
 @tagged("post_install", "-at_install")
@@ -20,7 +20,7 @@ class TestCheckonlineFlow(KkmTestCommon):
         super().setUpClass()
         folder = tempfile.TemporaryDirectory()
         cls.addClassCleanup(folder.cleanup)
-        cls.pki = _Pki(folder.name)
+        cls.pki = Pki(folder.name)
         cls.sandbox = Sandbox(
             seed=3,
             done_delay=0,

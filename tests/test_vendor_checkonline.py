@@ -7,7 +7,6 @@ project's sandbox over HTTPS with a client certificate made at test time.
 
 import dataclasses
 import datetime as dt
-import ipaddress
 import json
 import os
 import socket
@@ -20,10 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import requests
 import responses
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from urllib3.util.ssl_ import create_urllib3_context
 
 from ..sandbox.server import Sandbox
@@ -41,6 +38,7 @@ from ..vendors.checkonline import (
     certificate_files,
 )
 from ..vendors.errors import TransientError
+from .pki import Pki
 
 ROOT = "https://checkonline.test"
 URL = f"{ROOT}/fr/api/v2/Complex"
@@ -305,7 +303,7 @@ class TestCheckonlinePayload(unittest.TestCase):
         self.assert_refused(make_receipt(payments=(rd.Payment(7, Decimal("1220.00")),)), "Payments[0]")
 
     def test_text_outside_cp866_is_refused_before_sending(self):
-        for text, char in (("Чайник €", "€"), ("Пиво 🍺", "🍺"), ("«Чайник»", "«"), ("Чайник — белый", "—")):
+        for text, char in (("Чайник €", "€"), ("Пиво 🍺", "🍺")):
             with self.subTest(text=text):
                 error = self.assert_refused(
                     make_receipt((make_item(text),)), "Lines[0].Description", text, char
@@ -313,6 +311,10 @@ class TestCheckonlinePayload(unittest.TestCase):
                 self.assertEqual((error.field, error.value), ("Lines[0].Description", text))
         # CP866 has Cyrillic, ё, № and the no-break space.
         self.build(make_receipt((make_item("Ёлка №5\u00a0зелёная"),)))
+
+    def test_typographic_quotes_and_dashes_become_printable(self):
+        payload = self.build(make_receipt((make_item("«Чайник» — белый…"),)))
+        self.assertEqual(payload["Lines"][0]["Description"], '"Чайник" - белый...')
 
     def test_contact_and_place_are_checked_too(self):
         self.assert_refused(
@@ -728,99 +730,6 @@ class TestCheckonlineAnswers(unittest.TestCase):
 # -- the sandbox over mutual TLS --------------------------------------------------------------
 
 
-def _name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _certificate(key, subject, issuer_key, issuer, *, ca=False, usage=None, names=None):
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if ca:
-        usage_bits = dict.fromkeys(
-            (
-                "content_commitment",
-                "key_encipherment",
-                "data_encipherment",
-                "key_agreement",
-                "encipher_only",
-                "decipher_only",
-            ),
-            False,
-        )
-        builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, **usage_bits),
-            critical=True,
-        )
-    else:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
-    if usage:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-class _Pki:
-    """A CA, the sandbox's server certificate, a client certificate, and one from another CA."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca = _certificate(ca_key, _name("kkm checkonline CA"), ca_key, _name("kkm checkonline CA"), ca=True)
-        self.ca = self._write("ca.pem", ca)
-        server_key = ec.generate_private_key(ec.SECP256R1())
-        server = _certificate(
-            server_key,
-            _name("127.0.0.1"),
-            ca_key,
-            ca.subject,
-            usage=ExtendedKeyUsageOID.SERVER_AUTH,
-            names=[x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
-        )
-        self.server = (self._write("server.pem", server), self._write_key("server.key", server_key))
-        client_key = ec.generate_private_key(ec.SECP256R1())
-        client = _certificate(
-            client_key, _name("shop"), ca_key, ca.subject, usage=ExtendedKeyUsageOID.CLIENT_AUTH
-        )
-        self.client = (self._write("client.pem", client), self._write_key("client.key", client_key))
-        rogue_ca_key = ec.generate_private_key(ec.SECP256R1())
-        rogue_key = ec.generate_private_key(ec.SECP256R1())
-        rogue = _certificate(
-            rogue_key, _name("shop"), rogue_ca_key, _name("other CA"), usage=ExtendedKeyUsageOID.CLIENT_AUTH
-        )
-        self.rogue = (self._write("rogue.pem", rogue), self._write_key("rogue.key", rogue_key))
-
-    def _write(self, name, certificate):
-        path = os.path.join(self.folder, name)
-        with open(path, "wb") as handle:
-            handle.write(certificate.public_bytes(serialization.Encoding.PEM))
-        return path
-
-    def _write_key(self, name, key):
-        path = os.path.join(self.folder, name)
-        with open(path, "wb") as handle:
-            handle.write(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-        return path
-
-
 class _Tls12Adapter(requests.adapters.HTTPAdapter):
     """TLS 1.2 only: the server refuses a certificate during the handshake, before any request
     byte is sent, so the failure is deterministic (with TLS 1.3 it may surface as an EOF)."""
@@ -843,13 +752,13 @@ class TestCheckonlineSandbox(unittest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.folder = tempfile.TemporaryDirectory()
-        cls.pki = _Pki(cls.folder.name)
+        cls.pki = Pki(cls.folder.name)
         cls.sb = Sandbox(
             seed=7,
             done_delay=0,
             quiet=True,
-            tls_cert=cls.pki.server[0],
-            tls_key=cls.pki.server[1],
+            tls_cert=cls.pki.server_cert,
+            tls_key=cls.pki.server_key,
             tls_client_ca=cls.pki.ca,
         ).start()
 
