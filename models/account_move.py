@@ -28,6 +28,21 @@ class AccountMove(models.Model):
     )
 
     l10n_ru_kkm_show_send = fields.Boolean(compute="_compute_l10n_ru_kkm_show_send")
+    l10n_ru_kkm_problem = fields.Text(
+        string="Fiscal receipt problem",
+        compute="_compute_l10n_ru_kkm_problem",
+        help="What went wrong with the invoice's fiscal receipt, and how to fix it.",
+    )
+
+    @api.depends("l10n_ru_kkm_failed", "l10n_ru_kkm_receipt_ids.error_message")
+    def _compute_l10n_ru_kkm_problem(self):
+        for move in self:
+            failing = move.l10n_ru_kkm_receipt_ids.filtered(
+                lambda r: (
+                    r.state == "error" or (r.state != "done" and (r.retries_exhausted or r.needs_attention))
+                )
+            )
+            move.l10n_ru_kkm_problem = "\n".join(r._l10n_ru_kkm_problem_text() for r in failing) or False
 
     @api.depends("state", "move_type", "company_id", "l10n_ru_kkm_receipt_ids.state")
     def _compute_l10n_ru_kkm_show_send(self):

@@ -102,6 +102,7 @@ class TestPipeline(KkmTestCommon):
         self.assertEqual(len(notes), 2)
         self.assertFalse(notes.mapped("notified_partner_ids"), "chatter notes e-mail nobody")
         self.assertIn(move, self.env["account.move"].search([("l10n_ru_kkm_failed", "=", True)]))
+        self.assertIn("could not be reached after several attempts", move.l10n_ru_kkm_problem)
 
     def test_poll_cron_brings_accepted_receipts_to_done_and_survives_a_bad_one(self):
         self.atol.token_ok()

@@ -92,6 +92,9 @@ class TestReceiptFlow(KkmTestCommon):
         self.assertEqual(receipt.error_kind, "validation")
         self.assertEqual(receipt.error_message, text)
         self.assertEqual(receipt.move_id.l10n_ru_kkm_state, "error")
+        self.assertEqual(
+            receipt.move_id.l10n_ru_kkm_problem, text, "the invoice banner shows the vendor's words"
+        )
 
     def test_company_without_fiscal_settings_gets_no_receipt(self):
         self.company.l10n_ru_kkm_enabled = False
