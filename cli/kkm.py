@@ -14,7 +14,7 @@ from odoo.tools import config
 
 
 class Kkm(Command):
-    """Send, resend and poll fiscal receipts, print the fiscal receipts report"""
+    """Send, resend, re-issue and poll fiscal receipts, print the fiscal receipts report"""
 
     def run(self, cmdargs):
         parser = self.parser
@@ -25,6 +25,10 @@ class Kkm(Command):
         send.add_argument("invoice", help="invoice number (e.g. INV/2026/00001) or database id")
         resend = commands.add_parser("resend", help="rebuild and send the failed receipts of an invoice")
         resend.add_argument("invoice", help="invoice number or database id")
+        resell = commands.add_parser(
+            "resell", help="refund the registered sale of an invoice and sell it again"
+        )
+        resell.add_argument("invoice", help="invoice number or database id")
         commands.add_parser("poll", help="ask the service for the results of accepted receipts")
         report = commands.add_parser("report", help="print the report of a period")
         report.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")

@@ -95,6 +95,35 @@ class L10nRuKkmCli(models.AbstractModel):
         return self._finish(failed.ids)
 
     @api.model
+    def _cli_resell(self, invoice):
+        """Refund the registered sale of the invoice, then register it again as it is now."""
+        move = self._invoice(invoice)
+        sales = self._in_transaction(
+            "account.move",
+            move.ids,
+            lambda moves, cli: (
+                moves.l10n_ru_kkm_receipt_ids.filtered(
+                    lambda r: r.operation == "sell" and r.state == "done" and not r.refund_receipt_ids
+                ).ids
+            ),
+        )
+        if not sales:
+            return FAILED, self.env._(
+                "Invoice %(move)s has no registered sale receipt to re-issue.", move=move.display_name
+            )
+        refund_ids = self._in_transaction(
+            "l10n_ru_kkm.receipt", sales, lambda receipts, cli: receipts._l10n_ru_kkm_resell().ids
+        )
+        code, text = self._finish(refund_ids)
+        new_sale_ids = self._in_transaction(
+            "l10n_ru_kkm.receipt", refund_ids, lambda refunds, cli: refunds.resell_receipt_id.ids
+        )
+        if not new_sale_ids:
+            return FAILED, text
+        code, new_text = self._finish(new_sale_ids)
+        return code, f"{text}\n{new_text}"
+
+    @api.model
     def _cli_poll(self):
         receipts = self.env["l10n_ru_kkm.receipt"]
         pending = receipts.search(receipts._l10n_ru_kkm_pending_domain())

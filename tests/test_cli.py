@@ -56,6 +56,24 @@ class TestCli(KkmTestCommon):
         self.env.invalidate_all()  # the command worked in transactions of its own
         self.assertEqual(move.l10n_ru_kkm_receipt_ids.state, "done")
 
+    def test_resell_refunds_and_sells_again(self):
+        self.company.l10n_ru_kkm_async = False
+        self.atol.token_ok()
+        for uuid, operation in (("u-1", "sell"), ("u-2", "sell_refund"), ("u-3", "sell")):
+            self.atol.register_ok(uuid=uuid, operation=operation)
+            self.atol.report_done(uuid=uuid)
+        move = self.post_invoice()
+        self.assertEqual(self._run(command="send", invoice=move.name)[0], 0)
+        code, output = self._run(command="resell", invoice=move.name)
+        self.assertEqual(code, 0, output)
+        self.assertIn("Sale refund", output)
+        self.env.invalidate_all()
+        receipts = move.l10n_ru_kkm_receipt_ids.sorted("id")
+        self.assertEqual(receipts.mapped("operation"), ["sell", "sell_refund", "sell"])
+        self.assertEqual(set(receipts.mapped("state")), {"done"})
+        code, output = self._run(command="resell", invoice="INV/1999/1")
+        self.assertEqual(code, 1)
+
     def test_poll_counts_what_it_asked(self):
         self.atol.token_ok()
         self.atol.register_ok(uuid="u-poll")
@@ -101,7 +119,7 @@ class TestCliEntryPoint(KkmTestCommon):
             check=False,
         )
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-        for subcommand in ("send", "resend", "poll", "report"):
+        for subcommand in ("send", "resend", "resell", "poll", "report"):
             self.assertIn(subcommand, result.stdout)
 
     def test_unknown_invoice_exits_with_an_error(self):
