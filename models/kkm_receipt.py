@@ -98,6 +98,11 @@ class L10nRuKkmReceipt(models.Model):
         help="Idempotency key sent to the service; kept on every retry.",
     )
     vendor_uuid = fields.Char(string="Vendor document ID", readonly=True, copy=False)
+    group_code = fields.Char(
+        readonly=True,
+        help="The ATOL group the receipt is registered in, frozen when it was created: its status "
+        "is asked there even if the company moves to another group.",
+    )
     state = fields.Selection(selection=STATES, required=True, default="to_send", readonly=True, tracking=True)
     amount_total = fields.Monetary(string="Total", currency_field="currency_id", readonly=True)
     request_payload = fields.Json(readonly=True, copy=False)
@@ -202,6 +207,7 @@ class L10nRuKkmReceipt(models.Model):
                     "move_id": move.id,
                     "operation": operation,
                     "vendor": move.company_id.l10n_ru_kkm_vendor,
+                    "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
                     "external_id": self._new_external_id(),
                     "amount_total": move.amount_total,
                 }
@@ -229,4 +235,12 @@ class L10nRuKkmReceipt(models.Model):
                     "error", error_kind="data", error_code=False, error_message=message
                 )
                 continue
-            receipt.sudo().write({"request_payload": payload, "error_message": False, "error_kind": False})
+            receipt.sudo().write(
+                {
+                    "request_payload": payload,
+                    "error_message": False,
+                    "error_kind": False,
+                    # Due now: a receipt still waiting long after this lost its job (see the sweep).
+                    "next_attempt_at": fields.Datetime.now(),
+                }
+            )

@@ -22,6 +22,9 @@ POLL_SPACING = 1.0
 POLL_AGAIN_AFTER = timedelta(minutes=1)
 FIRST_POLL_AFTER = timedelta(seconds=10)
 FAILED_ACTIVITY = "l10n_ru_kkm.mail_activity_receipt_failed"
+# A receipt waiting this long past its due time has lost its job (e.g. an after-commit send
+# that crashed, a cancelled job): the poll cron queues it again.
+STUCK_AFTER = timedelta(minutes=15)
 
 
 class L10nRuKkmReceipt(models.Model):
@@ -119,7 +122,9 @@ class L10nRuKkmReceipt(models.Model):
         """Ask the service about accepted receipts, the least recently asked first.
 
         Progress is committed after each receipt; one failing receipt never stops the batch.
+        Receipts to send whose job was lost are queued again first.
         """
+        self._l10n_ru_kkm_requeue_stuck()
         receipts = self.search(
             self._l10n_ru_kkm_pending_domain(), order="last_poll_at asc nulls first, id", limit=batch_size
         )
@@ -137,6 +142,24 @@ class L10nRuKkmReceipt(models.Model):
                     break
         if self.search_count(self._l10n_ru_kkm_pending_domain(), limit=1):
             self._l10n_ru_kkm_schedule_poll(after=POLL_AGAIN_AFTER)
+
+    @api.model
+    def _l10n_ru_kkm_requeue_stuck(self):
+        """Queue again the receipts to send whose attempt is long overdue (never lost)."""
+        overdue = fields.Datetime.now() - STUCK_AFTER
+        stuck = self.search(
+            [
+                ("state", "in", ("to_send", "unknown")),
+                "|",
+                ("next_attempt_at", "<=", overdue),
+                "&",
+                ("next_attempt_at", "=", False),
+                ("write_date", "<=", overdue),
+            ]
+        ).filtered("request_payload")
+        # identity_exact: a receipt whose job is merely late keeps its single pending job.
+        stuck._l10n_ru_kkm_enqueue()
+        return stuck
 
     @staticmethod
     def _l10n_ru_kkm_respect_rate_limit(receipt, last_request):
@@ -163,7 +186,7 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_problem_text(self):
         self.ensure_one()
-        if self.state == "error":
+        if self.state == "error" or (self.needs_attention and self.error_message):
             return self.error_message or self.env._("The service refused the receipt.")
         if self.retries_exhausted:
             return self.env._(

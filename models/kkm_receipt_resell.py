@@ -74,7 +74,14 @@ class L10nRuKkmReceipt(models.Model):
         mirrors = self.filtered("origin_receipt_id")
         for refund in mirrors:
             payload = refund._l10n_ru_kkm_mirror_payload(refund.origin_receipt_id)
-            refund.sudo().write({"request_payload": payload, "error_message": False, "error_kind": False})
+            refund.sudo().write(
+                {
+                    "request_payload": payload,
+                    "error_message": False,
+                    "error_kind": False,
+                    "next_attempt_at": fields.Datetime.now(),
+                }
+            )
         return super(L10nRuKkmReceipt, self - mirrors)._l10n_ru_kkm_prepare()
 
     def _l10n_ru_kkm_mirror_payload(self, original):
@@ -108,6 +115,7 @@ class L10nRuKkmReceipt(models.Model):
                 "move_id": self.move_id.id,
                 "operation": "sell",
                 "vendor": self.move_id.company_id.l10n_ru_kkm_vendor,
+                "group_code": self.move_id.company_id.l10n_ru_kkm_atol_group_code,
                 "external_id": self._new_external_id(),
                 "amount_total": self.move_id.amount_total,
             }

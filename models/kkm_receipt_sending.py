@@ -18,7 +18,10 @@ class L10nRuKkmReceipt(models.Model):
         """The client of this receipt's vendor, as a context (see res.company)."""
         self.ensure_one()
         return self.company_id._l10n_ru_kkm_client(
-            self.vendor, on_exchange=self._l10n_ru_kkm_log_exchange, credentials=credentials
+            self.vendor,
+            on_exchange=self._l10n_ru_kkm_log_exchange,
+            credentials=credentials,
+            group_code=self.group_code,
         )
 
     def _l10n_ru_kkm_send(self):
@@ -50,6 +53,10 @@ class L10nRuKkmReceipt(models.Model):
             except TransientError as error:
                 _logger.info("Report of fiscal receipt %s postponed: %s", receipt.id, error)
                 continue
+            if outcome.status == oc.FAILED and outcome.kind != oc.KIND_DEVICE:
+                # The question failed (credentials, settings), not the registered receipt.
+                receipt._l10n_ru_kkm_cannot_ask(outcome)
+                continue
             receipt._l10n_ru_kkm_apply(outcome)
 
     def _l10n_ru_kkm_apply(self, outcome):
@@ -76,6 +83,22 @@ class L10nRuKkmReceipt(models.Model):
             self._l10n_ru_kkm_notify_failure()
         elif outcome.status == oc.WAIT and self.state == "unknown":
             self._l10n_ru_kkm_set_state("sent", **values)
+
+    def _l10n_ru_kkm_cannot_ask(self, outcome):
+        """Keep the receipt as it is, flag it, and tell the accountant once."""
+        self.ensure_one()
+        message = self.env._(
+            "The service refused to give the result of this receipt: %(error)s (code %(code)s). "
+            "Check the credentials and settings; the receipt itself is not affected.",
+            error=outcome.error_text,
+            code=outcome.error_code,
+        )
+        first_time = not self.needs_attention
+        self.sudo().write(
+            {"needs_attention": True, "error_message": message, "error_code": outcome.error_code}
+        )
+        if first_time:
+            self._l10n_ru_kkm_notify_failure()
 
     @staticmethod
     def _l10n_ru_kkm_success_values():

@@ -188,7 +188,9 @@ class ResCompany(models.Model):
         return minutes
 
     @contextmanager
-    def _l10n_ru_kkm_client(self, vendor, on_exchange=None, token_store=None, credentials=True):
+    def _l10n_ru_kkm_client(
+        self, vendor, on_exchange=None, token_store=None, credentials=True, group_code=None
+    ):
         """The vendor client (strategy) for this company's settings, as a context.
 
         Checkonline authenticates with a client certificate, which ``requests`` reads from
@@ -201,7 +203,7 @@ class ResCompany(models.Model):
             config = AtolConfig(
                 login=company.l10n_ru_kkm_atol_login or "",
                 password=company.l10n_ru_kkm_atol_password or "",
-                group_code=company.l10n_ru_kkm_atol_group_code or "",
+                group_code=group_code or company.l10n_ru_kkm_atol_group_code or "",
                 test_mode=company.l10n_ru_kkm_test_mode,
                 base_url=company.l10n_ru_kkm_service_url or "",
             )

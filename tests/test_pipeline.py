@@ -200,3 +200,53 @@ class TestPipeline(KkmTestCommon):
         self.assertEqual(move.state, "posted")
         self.assertEqual(receipt.state, "unknown")
         self.assertEqual(receipt.next_attempt_at, fields.Datetime.to_datetime("2026-11-28 10:01:00"))
+
+    def test_a_receipt_left_without_a_job_is_queued_again(self):
+        self.company.l10n_ru_kkm_async = False
+        receipt_class = type(self.receipt_model)
+        with trap_jobs() as trap:
+            with freeze_time("2026-11-28 10:00:00"):
+                move = self.post_invoice()
+                self.env.flush_all()
+                # The after-commit send crashes: the posting stays, the receipt waits, no job.
+                with patch.object(
+                    receipt_class, "_l10n_ru_kkm_send", side_effect=RuntimeError("worker died")
+                ):
+                    self.env.cr.postcommit.run()
+            receipt = move.l10n_ru_kkm_receipt_ids
+            self.assertEqual(receipt.state, "to_send")
+            self.assertEqual(receipt.next_attempt_at, fields.Datetime.to_datetime("2026-11-28 10:00:00"))
+            self.assertFalse(self._send_jobs(trap))
+            with freeze_time("2026-11-28 10:05:00"), patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+                self.receipt_model._cron_l10n_ru_kkm_poll()
+            self.assertFalse(self._send_jobs(trap), "not overdue yet")
+            with freeze_time("2026-11-28 10:20:00"), patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+                self.receipt_model._cron_l10n_ru_kkm_poll()
+            self.assertEqual(len(self._send_jobs(trap)), 1)
+            self.atol.token_ok()
+            self.atol.register_ok(uuid="uuid-rescued")
+            trap.perform_enqueued_jobs()
+        self.assertEqual(move.l10n_ru_kkm_receipt_ids.state, "sent")
+
+    def test_a_refused_status_request_flags_the_receipt_without_failing_it(self):
+        self.atol.token_ok()
+        self.atol.register_ok(uuid="uuid-kept")
+        with trap_jobs() as trap:
+            move = self.post_invoice()
+            trap.perform_enqueued_jobs()
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "sent")
+        # The password changed meanwhile: the token request is refused.
+        self.company.sudo().write({"l10n_ru_kkm_atol_token": False})
+        self.mock.reset()
+        self.mock.add(
+            responses.POST,
+            f"{self.atol.root}/getToken",
+            status=401,
+            json={"error": {"code": 12, "text": "Неверный логин или пароль", "type": "system"}},
+        )
+        receipt._l10n_ru_kkm_fetch_report()
+        self.assertEqual(receipt.state, "sent", "the registered receipt is not failed")
+        self.assertTrue(receipt.needs_attention)
+        self.assertIn("Неверный логин или пароль", move.l10n_ru_kkm_problem)
+        self.assertTrue(move.l10n_ru_kkm_failed)

@@ -238,3 +238,15 @@ class TestReceiptFlow(KkmTestCommon):
         move.button_draft()
         move.action_post()
         self.assertEqual(move.l10n_ru_kkm_receipt_ids, receipt)
+
+    def test_status_is_asked_in_the_group_the_receipt_was_registered_in(self):
+        self.atol.token_ok()
+        self.atol.register_ok(uuid="uuid-g")
+        self.atol.report_done(uuid="uuid-g")
+        receipt = self.post_invoice().l10n_ru_kkm_receipt_ids
+        receipt._l10n_ru_kkm_send()
+        self.company.l10n_ru_kkm_atol_group_code = "another-group"
+        receipt._l10n_ru_kkm_fetch_report()
+        self.assertEqual(receipt.group_code, GROUP)
+        self.assertEqual(receipt.state, "done")
+        self.assertFalse(self.atol.calls_to("another-group"))

@@ -113,6 +113,29 @@ class TestAtolExchanges(unittest.TestCase):
             self.client.register("sell", self.payload)
         self.assertTrue(caught.exception.uncertain)
 
+    def test_a_service_error_on_a_report_is_not_a_failed_document(self):
+        self._token()
+        body = {"error": {"code": 30, "text": "Не найден документ", "type": "system"}, "status": "fail"}
+        self.mock.add(responses.GET, f"{ROOT}/v4/grp/report/u-other", json=body, status=400)
+        with self.assertRaises(TransientError):
+            self.client.report("u-other")
+        driver = {"error": {"code": 16, "text": "Неверная цена", "type": "driver"}, "status": "fail"}
+        self.mock.add(responses.GET, f"{ROOT}/v4/grp/report/u-failed", json=driver)
+        outcome = self.client.report("u-failed")
+        self.assertEqual(
+            (outcome.status, outcome.kind, outcome.new_id_needed), (oc.FAILED, oc.KIND_DEVICE, True)
+        )
+
+    def test_a_dropped_token_request_is_not_uncertain(self):
+        self.mock.add(
+            responses.POST,
+            f"{ROOT}/v4/getToken",
+            body=requests.exceptions.ConnectionError("Connection aborted: RemoteDisconnected"),
+        )
+        with self.assertRaises(TransientError) as caught:
+            self.client.register("sell", self.payload)
+        self.assertFalse(caught.exception.uncertain, "nothing can have been registered")
+
     def test_report_not_ready_is_wait(self):
         self._token()
         body = {

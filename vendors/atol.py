@@ -232,8 +232,10 @@ class AtolV4Client:
             )
         if status == "wait" or _code(error) == NOT_READY_CODE:
             return oc.Outcome(oc.WAIT, vendor_id=uuid, http_status=http_status, raw=body)
-        if status == "fail":
-            # A failed document stays bound to its external_id: a new id is needed.
+        if status == "fail" and error.get("type") != "system":
+            # The document failed on the register (driver, agent, queue timeout): it stays
+            # bound to its external_id, so a new id is needed. A "system" error is the
+            # service's own (e.g. 30, unknown uuid in this group) and says nothing of it.
             return oc.Outcome(
                 oc.FAILED,
                 vendor_id=uuid,
@@ -321,12 +323,15 @@ class AtolV4Client:
             raise TransientError(f"ATOL unreachable: {exc}", uncertain=False) from exc
         except requests.exceptions.ConnectionError as exc:
             # Refused connections never reached the vendor; anything else may have.
-            uncertain = not _refused(exc)
+            # Only a registration can have been carried out; a refused connection never arrived.
+            uncertain = action == "register" and not _refused(exc)
             self._report(action, url, started, message=str(exc), request=logged_request)
             raise TransientError(f"ATOL connection failed: {exc}", uncertain=uncertain) from exc
         except requests.exceptions.Timeout as exc:
             self._report(action, url, started, message=str(exc), request=logged_request)
-            raise TransientError(f"ATOL did not answer in time: {exc}", uncertain=True) from exc
+            raise TransientError(
+                f"ATOL did not answer in time: {exc}", uncertain=action == "register"
+            ) from exc
         body = _json(response)
         error = (body or {}).get("error") or {}
         if action == "token":

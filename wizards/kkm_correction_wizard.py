@@ -82,6 +82,7 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
                     "move_id": self.move_id.id,
                     "operation": self.operation,
                     "vendor": self.vendor,
+                    "group_code": self.move_id.company_id.l10n_ru_kkm_atol_group_code,
                     "external_id": self.env["l10n_ru_kkm.receipt"]._new_external_id(),
                     "amount_total": self.move_id.amount_total,
                     "correction_type": self.correction_type,
