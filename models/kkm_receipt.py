@@ -201,16 +201,21 @@ class L10nRuKkmReceipt(models.Model):
             operation = "sell" if move.move_type == "out_invoice" else "sell_refund"
             if move.l10n_ru_kkm_receipt_ids.filtered(lambda r, op=operation: r.operation == op):
                 continue
-            receipt = self.sudo().create(
-                {
-                    "company_id": move.company_id.id,
-                    "move_id": move.id,
-                    "operation": operation,
-                    "vendor": move.company_id.l10n_ru_kkm_vendor,
-                    "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
-                    "external_id": self._new_external_id(),
-                    "amount_total": move.amount_total,
-                }
+            # The invoice's chatter tells the story; the receipt needs no "created" note nor followers.
+            receipt = (
+                self.sudo()
+                .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+                .create(
+                    {
+                        "company_id": move.company_id.id,
+                        "move_id": move.id,
+                        "operation": operation,
+                        "vendor": move.company_id.l10n_ru_kkm_vendor,
+                        "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
+                        "external_id": self._new_external_id(),
+                        "amount_total": move.amount_total,
+                    }
+                )
             )
             receipt._l10n_ru_kkm_prepare()
             receipts |= receipt

@@ -36,16 +36,17 @@ class L10nRuKkmReceipt(models.Model):
         """Start sending freshly prepared receipts, in the background or right after commit."""
         to_send = self.filtered(lambda r: r.state == "to_send")
         background = to_send.filtered(lambda r: r.company_id.l10n_ru_kkm_async)
-        background._l10n_ru_kkm_enqueue()
+        # A receipt created in this transaction cannot have a job yet: no identity look-up.
+        background._l10n_ru_kkm_enqueue(first=True)
         (to_send - background)._l10n_ru_kkm_send_after_commit()
 
-    def _l10n_ru_kkm_enqueue(self, eta=None):
+    def _l10n_ru_kkm_enqueue(self, eta=None, first=False):
         """One pending send job per receipt; the job runs once this transaction is committed."""
         for receipt in self:
             receipt.with_delay(
                 channel=CHANNEL,
                 eta=eta,
-                identity_key=identity_exact,
+                identity_key=None if first else identity_exact,
                 description=self.env._("Send fiscal receipt %(name)s", name=receipt.display_name),
             )._l10n_ru_kkm_job_send()
 
