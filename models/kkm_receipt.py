@@ -204,7 +204,7 @@ class L10nRuKkmReceipt(models.Model):
             # The invoice's chatter tells the story; the receipt needs no "created" note nor followers.
             receipt = (
                 self.sudo()
-                .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+                .with_context(mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
                 .create(
                     {
                         "company_id": move.company_id.id,
@@ -217,6 +217,7 @@ class L10nRuKkmReceipt(models.Model):
                     }
                 )
             )
+            receipt = receipt.with_env(self.sudo().env)  # later changes are tracked again
             receipt._l10n_ru_kkm_prepare()
             receipts |= receipt
         return receipts
