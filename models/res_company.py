@@ -7,9 +7,9 @@ from odoo.exceptions import ValidationError
 from ..vendors import CLIENTS, AtolConfig
 from ..vendors import outcome as oc
 from ..vendors.atol import VERSION_NOT_SUPPORTED_CODE, MemoryTokenStore
-from ..vendors.checkonline import CheckonlineClient, CheckonlineConfig, certificate_files
+from ..vendors.checkonline import OFD_URL_TEMPLATES, CheckonlineClient, CheckonlineConfig, certificate_files
 from ..vendors.errors import TransientError
-from ..vendors.receipt import TAXATION_SYSTEMS
+from ..vendors.receipt import TAXATION_SYSTEMS, VAT_CODES
 
 # Each ATOL protocol version and the other one, for the version check.
 ATOL_VERSIONS = {"atol_v4": "atol_v5", "atol_v5": "atol_v4"}
@@ -75,6 +75,17 @@ class ResCompany(models.Model):
         string="Checkonline cashier password",
         default=1,
         help="The device command password (1 to 31); 1 unless Checkonline said otherwise.",
+    )
+    l10n_ru_kkm_checkonline_tax_ids = fields.Char(
+        string="Checkonline VAT codes",
+        default="vat22=11,vat122=12",
+        help="TaxId sent for VAT rates the protocol does not settle, as code=number pairs "
+        "(e.g. vat22=11,vat122=12). Confirm them with Checkonline; other rates follow the protocol.",
+    )
+    l10n_ru_kkm_checkonline_ofd = fields.Selection(
+        selection=[("ofd.ru", "OFD.ru"), ("1-ofd", "Первый ОФД")],
+        string="OFD of the Checkonline register",
+        help="Builds the link to each receipt at the fiscal data operator.",
     )
     l10n_ru_kkm_inn = fields.Char(
         string="Seller INN",
@@ -179,6 +190,32 @@ class ResCompany(models.Model):
                     self.env._("The maximum attempts and the pause before resuming must be at least 1.")
                 )
 
+    @api.constrains("l10n_ru_kkm_checkonline_tax_ids")
+    def _check_l10n_ru_kkm_checkonline_tax_ids(self):
+        for company in self:
+            try:
+                company._l10n_ru_kkm_checkonline_tax_map()
+            except ValueError as error:
+                raise ValidationError(
+                    self.env._(
+                        "Checkonline VAT codes are written as code=number pairs separated by commas, "
+                        "such as vat22=11,vat122=12."
+                    )
+                ) from error
+
+    def _l10n_ru_kkm_checkonline_tax_map(self):
+        """{VAT code: TaxId} from the company setting."""
+        self.ensure_one()
+        mapping = {}
+        for pair in (self.l10n_ru_kkm_checkonline_tax_ids or "").split(","):
+            if not pair.strip():
+                continue
+            code, number = (part.strip() for part in pair.split("="))
+            if code not in VAT_CODES:
+                raise ValueError(code)
+            mapping[code] = int(number)
+        return mapping
+
     def _l10n_ru_kkm_retry_minutes(self):
         """The retry intervals as a list of positive integers (minutes)."""
         self.ensure_one()
@@ -230,6 +267,8 @@ class ResCompany(models.Model):
             group=self.l10n_ru_kkm_checkonline_group or "GROUP0",
             client_id=self.l10n_ru_kkm_checkonline_client_id or "",
             password=self.l10n_ru_kkm_checkonline_password or 1,
+            tax_ids=self._l10n_ru_kkm_checkonline_tax_map(),
+            ofd_url_template=OFD_URL_TEMPLATES.get(self.l10n_ru_kkm_checkonline_ofd or "", ""),
             verify=ca_bundle or None,
             **values,
         )

@@ -39,6 +39,12 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_checkonline_client_id = fields.Char(
         related="company_id.l10n_ru_kkm_checkonline_client_id", readonly=False
     )
+    l10n_ru_kkm_checkonline_tax_ids = fields.Char(
+        related="company_id.l10n_ru_kkm_checkonline_tax_ids", readonly=False
+    )
+    l10n_ru_kkm_checkonline_ofd = fields.Selection(
+        related="company_id.l10n_ru_kkm_checkonline_ofd", readonly=False
+    )
     l10n_ru_kkm_checkonline_password = fields.Integer(
         related="company_id.l10n_ru_kkm_checkonline_password", readonly=False
     )

@@ -4,6 +4,7 @@ certificate kept in Odoo's certificate module."""
 import base64
 import tempfile
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -127,6 +128,22 @@ class TestCheckonlineFlow(KkmTestCommon):
             trap.perform_enqueued_jobs()
         self.assertEqual(receipt.state, "done")
         self.assertEqual(self.sandbox.ledger()["count"], 1)
+
+    def test_company_settings_reach_the_request_and_the_ofd_link(self):
+        self.company.sudo().write(
+            {"l10n_ru_kkm_checkonline_tax_ids": "vat22=1", "l10n_ru_kkm_checkonline_ofd": "ofd.ru"}
+        )
+        vat22 = self.vat20.copy({"name": "НДС 22%", "amount": 22, "l10n_ru_kkm_vat_code": "vat22"})
+        with trap_jobs() as trap:
+            move = self.init_invoice("out_invoice", amounts=[1220.0], taxes=vat22, invoice_date="2026-02-01")
+            move.action_post()
+            trap.perform_enqueued_jobs()
+        receipt = move.l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        self.assertEqual(receipt.request_payload["Lines"][0]["TaxId"], 1)
+        self.assertTrue(receipt.ofd_receipt_url.startswith("https://check.ofd.ru/rec/"))
+        with self.assertRaises(ValidationError):
+            self.company.sudo().l10n_ru_kkm_checkonline_tax_ids = "vat22:11"
 
     def test_check_connection_with_the_certificate(self):
         params = (
