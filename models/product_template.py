@@ -36,3 +36,8 @@ class ProductTemplate(models.Model):
         string="Fiscal payment method",
         help="How this product is settled, as printed on fiscal receipts (tag 1214). Empty: full payment.",
     )
+    l10n_ru_kkm_marked = fields.Boolean(
+        string="Marked goods",
+        help="Goods under mandatory marking (Chestny ZNAK). FFD 1.2 receipts report them as marked "
+        "goods without a code; sending the marking codes themselves is not supported yet.",
+    )

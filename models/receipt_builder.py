@@ -96,6 +96,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             if line.product_uom_id
             else rd.MEASURE_PIECE,
             measurement_unit=(line.product_uom_id.name or "")[:16],
+            marked=product.l10n_ru_kkm_marked,
         )
 
     @api.model

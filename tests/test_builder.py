@@ -143,6 +143,16 @@ class TestBuilder(KkmTestCommon):
         self.assertNotIn("measurement_unit", items[0])
         self.assertIs(body["internet"], True)
 
+    def test_marked_goods_are_reported_as_such_in_ffd_1_2(self):
+        self.company.l10n_ru_kkm_vendor = "atol_v5"
+        marked = self.env["product.product"].create({"name": "Кроссовки", "l10n_ru_kkm_marked": True})
+        plain = self.env["product.product"].create({"name": "Шнурки"})
+        move = self._invoice(
+            [self._line(5000.0, product_id=marked.id), self._line(100.0, product_id=plain.id)]
+        )
+        items = self._items(move)[0]
+        self.assertEqual([item["payment_object"] for item in items], [32, 1])
+
     def test_business_customer_is_named_with_its_inn(self):
         business = self.env["res.partner"].create(
             {"name": "ООО «Покупатель»", "is_company": True, "vat": "7707083893", "email": "b@example.ru"}

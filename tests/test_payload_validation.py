@@ -58,6 +58,7 @@ def source_lines(draw, index):
         payment_object=draw(st.sampled_from(rd.PAYMENT_OBJECTS)),
         measure=draw(st.sampled_from(MEASURES)),
         measurement_unit=draw(st.sampled_from(("шт", "кг", "", "усл. ед."))),
+        marked=draw(st.booleans()),
     )
 
 

@@ -61,6 +61,7 @@ class SourceLine:
     payment_object: str = "commodity"
     measure: int = receipt.MEASURE_PIECE
     measurement_unit: str = ""
+    marked: bool = False
 
 
 def allocate(lines: Sequence[SourceLine], total: Decimal) -> list[receipt.Item]:
@@ -291,6 +292,7 @@ def _item(line, price_kopecks, thousandths):
         payment_object=line.payment_object,
         measure=line.measure,
         measurement_unit=line.measurement_unit,
+        marked=line.marked,
     )
 
 

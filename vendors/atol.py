@@ -410,7 +410,7 @@ class AtolV5Client(AtolV4Client):
     def _item(self, item):
         values = super()._item(item)
         values.pop("measurement_unit", None)
-        values["payment_object"] = self.PAYMENT_OBJECT_CODES[item.payment_object]
+        values["payment_object"] = rd.ffd12_payment_object(item, self.PAYMENT_OBJECT_CODES)
         values["measure"] = item.measure
         return values
 

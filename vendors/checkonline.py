@@ -442,7 +442,11 @@ class CheckonlineClient:
                         item.payment_method,
                     )
                 )
-            line_attribute = LINE_ATTRIBUTES.get(item.payment_object)
+            line_attribute = (
+                rd.ffd12_payment_object(item, LINE_ATTRIBUTES)
+                if item.payment_object in LINE_ATTRIBUTES
+                else None
+            )
             if line_attribute is None:
                 problems.append(
                     (

@@ -61,6 +61,17 @@ PAYMENT_OBJECTS = (
     "another",
 )
 
+# FFD 1.2 payment object (tag 1212) of marked goods whose code is not on the receipt.
+MARKED_WITHOUT_CODE = {"excise": 30, "commodity": 32}
+
+
+def ffd12_payment_object(item, codes):
+    """The FFD 1.2 integer payment object of an item, from ``codes`` for unmarked goods."""
+    if item.marked and item.payment_object in MARKED_WITHOUT_CODE:
+        return MARKED_WITHOUT_CODE[item.payment_object]
+    return codes[item.payment_object]
+
+
 # Payment types (tag 1031/1081/1215/1216/1217), ATOL integer codes.
 PAYMENT_CASH = 0
 PAYMENT_ELECTRONIC = 1
@@ -100,6 +111,7 @@ class Item:
     payment_object: str = "commodity"
     measure: int = MEASURE_PIECE
     measurement_unit: str = ""  # free text for FFD 1.05
+    marked: bool = False  # goods under mandatory marking ("Честный знак"), no code sent yet
 
     @property
     def vat_sum(self):
