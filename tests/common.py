@@ -1,5 +1,6 @@
 """Shared set-up: a Russian company configured for ATOL Online, ATOL faked at the HTTP boundary."""
 
+import base64
 import json
 import re
 
@@ -83,6 +84,35 @@ class FakeAtol:
 
     def calls_to(self, pattern):
         return [call for call in self.mock.calls if re.search(pattern, call.request.url)]
+
+
+def create_checkonline_certificate(env, company, cert_path, key_path):
+    """A Checkonline client certificate and its key, kept in Odoo's certificate module."""
+    with open(key_path, "rb") as key_file, open(cert_path, "rb") as cert_file:
+        key = (
+            env["certificate.key"]
+            .sudo()
+            .create(
+                {
+                    "name": "Checkonline key",
+                    "content": base64.b64encode(key_file.read()),
+                    "company_id": company.id,
+                }
+            )
+        )
+        return (
+            env["certificate.certificate"]
+            .sudo()
+            .create(
+                {
+                    "name": "Checkonline",
+                    "content": base64.b64encode(cert_file.read()),
+                    "private_key_id": key.id,
+                    "scope": "l10n_ru_kkm",
+                    "company_id": company.id,
+                }
+            )
+        )
 
 
 class KkmTestCommon(AccountTestInvoicingCommon):

@@ -1,7 +1,6 @@
 """Checkonline end to end: invoices registered by the sandbox over mutual TLS, with the client
 certificate kept in Odoo's certificate module."""
 
-import base64
 import tempfile
 
 from odoo.exceptions import ValidationError
@@ -10,7 +9,7 @@ from odoo.tests import tagged
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..sandbox.server import Sandbox
-from .common import KkmTestCommon
+from .common import KkmTestCommon, create_checkonline_certificate
 from .pki import Pki
 
 
@@ -33,31 +32,7 @@ class TestCheckonlineFlow(KkmTestCommon):
         cls.addClassCleanup(cls.sandbox.stop)
         cls.env["ir.config_parameter"].sudo().set_param("l10n_ru_kkm.ca_bundle", cls.pki.ca)
         cert_path, key_path = cls.pki.client
-        with open(key_path, "rb") as key_file, open(cert_path, "rb") as cert_file:
-            key = (
-                cls.env["certificate.key"]
-                .sudo()
-                .create(
-                    {
-                        "name": "Checkonline key",
-                        "content": base64.b64encode(key_file.read()),
-                        "company_id": cls.company.id,
-                    }
-                )
-            )
-            certificate = (
-                cls.env["certificate.certificate"]
-                .sudo()
-                .create(
-                    {
-                        "name": "Checkonline",
-                        "content": base64.b64encode(cert_file.read()),
-                        "private_key_id": key.id,
-                        "scope": "l10n_ru_kkm",
-                        "company_id": cls.company.id,
-                    }
-                )
-            )
+        certificate = create_checkonline_certificate(cls.env, cls.company, cert_path, key_path)
         cls.company.sudo().write(
             {
                 "l10n_ru_kkm_vendor": "checkonline",

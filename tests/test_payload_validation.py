@@ -22,20 +22,7 @@ ACCOUNTS = {
     "v4": ("v4-online-atol-ru", "iGFFuihss", "v4-online-atol-ru_4179"),
     "v5": ("v5-online-atol-ru", "zUr0OxfI", "v5-online-atol-ru_5179"),
 }
-VATS = (
-    "none",
-    "vat0",
-    "vat5",
-    "vat7",
-    "vat10",
-    "vat20",
-    "vat22",
-    "vat105",
-    "vat107",
-    "vat110",
-    "vat120",
-    "vat122",
-)
+VATS = rd.VAT_CODES
 MEASURES = (0, 0, 0, 10, 11, 22, 41, 71, 255)
 GENERATED = settings(
     max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]

@@ -1,12 +1,12 @@
 """Soak with the company on Checkonline: hundreds of invoices sent in the background while the
 sandbox's Complex endpoint misbehaves; every invoice must end with exactly one document."""
 
-import base64
 import tempfile
 from collections import Counter
 
 from odoo.tests import tagged
 
+from .common import create_checkonline_certificate
 from .pki import Pki
 from .sandbox_common import PENDING_STATES, KkmSandboxCommon
 
@@ -34,31 +34,7 @@ class TestCheckonlineSoak(KkmSandboxCommon):
         folder = tempfile.TemporaryDirectory()
         cls.addClassCleanup(folder.cleanup)
         cert_path, key_path = Pki(folder.name).client
-        with open(key_path, "rb") as key_file, open(cert_path, "rb") as cert_file:
-            key = (
-                cls.env["certificate.key"]
-                .sudo()
-                .create(
-                    {
-                        "name": "Checkonline key",
-                        "content": base64.b64encode(key_file.read()),
-                        "company_id": cls.company.id,
-                    }
-                )
-            )
-            certificate = (
-                cls.env["certificate.certificate"]
-                .sudo()
-                .create(
-                    {
-                        "name": "Checkonline",
-                        "content": base64.b64encode(cert_file.read()),
-                        "private_key_id": key.id,
-                        "scope": "l10n_ru_kkm",
-                        "company_id": cls.company.id,
-                    }
-                )
-            )
+        certificate = create_checkonline_certificate(cls.env, cls.company, cert_path, key_path)
         cls.company.sudo().write(
             {
                 "l10n_ru_kkm_vendor": "checkonline",
