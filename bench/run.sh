@@ -6,15 +6,5 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 setup_all
 
-DB="l10n_ru_kkm_bench_$(date +%s)_$$"
-LOG="${TMPDIR:-/tmp}/$DB.install.log"
-cleanup() { dropdb --if-exists "$DB" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-
-say "installing l10n_ru_kkm in the throwaway database $DB (log: $LOG)"
-if ! "$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" -i l10n_ru_kkm --stop-after-init \
-        --http-interface=127.0.0.1 --log-level=warn >"$LOG" 2>&1; then
-    tail -n 40 "$LOG" >&2
-    die "installing the module failed (log: $LOG)"
-fi
+create_throwaway_database l10n_ru_kkm_bench
 "$PYTHON" "$REPO_DIR/bench/posting_overhead.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"

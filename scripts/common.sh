@@ -87,6 +87,20 @@ PY
 )
 }
 
+# A throwaway database named "$1_<time>_<pid>" with l10n_ru_kkm installed, dropped when the
+# calling script exits: sets DB.
+create_throwaway_database() {
+    DB="$1_$(date +%s)_$$"
+    local log="${TMPDIR:-/tmp}/$DB.install.log"
+    trap 'dropdb --if-exists "$DB" >/dev/null 2>&1 || true' EXIT
+    say "installing l10n_ru_kkm in the throwaway database $DB (log: $log)"
+    if ! "$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" -i l10n_ru_kkm --stop-after-init \
+            --http-interface=127.0.0.1 --log-level=info >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        die "installing the module failed (log: $log)"
+    fi
+}
+
 setup_all() {
     check_odoo
     install_requirements

@@ -6,17 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 setup_all
 install_browser
 
-DB="l10n_ru_kkm_test_$(date +%s)_$$"
-LOG="${TMPDIR:-/tmp}/$DB.install.log"
-cleanup() { dropdb --if-exists "$DB" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-
-say "installing l10n_ru_kkm in the fresh database $DB"
-if ! "$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" -i l10n_ru_kkm --stop-after-init \
-        --http-interface=127.0.0.1 --log-level=info >"$LOG" 2>&1; then
-    tail -n 40 "$LOG" >&2
-    die "installing the module failed (log: $LOG)"
-fi
+create_throwaway_database l10n_ru_kkm_test
 
 cd "$ADDONS_LINK_DIR" || die "cannot enter $ADDONS_LINK_DIR"
 "$PYTHON" -m pytest -p no:cacheprovider -q \
