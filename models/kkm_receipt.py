@@ -31,6 +31,8 @@ TRANSITIONS = {
     "error": {"to_send"},
     "done": set(),
 }
+# Basis of a correction receipt (tag 1173).
+CORRECTION_TYPES = [("self", "On our own initiative"), ("instruction", "By order of the tax office")]
 # States in which a receipt is still open for its invoice (at most one per operation).
 OPEN_STATES = ("to_send", "sent", "unknown", "error")
 
@@ -78,10 +80,7 @@ class L10nRuKkmReceipt(models.Model):
         required=True,
         readonly=True,
     )
-    correction_type = fields.Selection(
-        selection=[("self", "On our own initiative"), ("instruction", "By order of the tax office")],
-        readonly=True,
-    )
+    correction_type = fields.Selection(selection=CORRECTION_TYPES, readonly=True)
     correction_base_date = fields.Date(string="Date of the corrected settlement", readonly=True)
     correction_base_number = fields.Char(string="Order number", readonly=True)
     vendor = fields.Selection(

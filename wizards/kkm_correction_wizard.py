@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.kkm_receipt import CORRECTION_TYPES
+
 
 class L10nRuKkmCorrectionWizard(models.TransientModel):
     """Register a correction receipt for an invoice that was never, or wrongly, fiscalized."""
@@ -20,7 +22,7 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
         default="sell_correction",
     )
     correction_type = fields.Selection(
-        selection=[("self", "On our own initiative"), ("instruction", "By order of the tax office")],
+        selection=CORRECTION_TYPES,
         string="Basis",
         required=True,
         default="self",
