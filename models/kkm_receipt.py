@@ -57,7 +57,7 @@ class L10nRuKkmReceipt(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name", store=True)
+    name = fields.Char(compute="_compute_name", store=True, precompute=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     move_id = fields.Many2one(
         "account.move",
@@ -94,6 +94,7 @@ class L10nRuKkmReceipt(models.Model):
         required=True,
         readonly=True,
         copy=False,
+        index=True,
         help="Idempotency key sent to the service; kept on every retry.",
     )
     vendor_uuid = fields.Char(string="Vendor document ID", readonly=True, copy=False)
@@ -195,57 +196,71 @@ class L10nRuKkmReceipt(models.Model):
     @api.model
     def _l10n_ru_kkm_create_for_moves(self, moves):
         """Create the receipts of freshly posted invoices; nothing is sent here."""
-        receipts = self.browse()
+        values_list = []
         for move in moves:
             operation = "sell" if move.move_type == "out_invoice" else "sell_refund"
             if move.l10n_ru_kkm_receipt_ids.filtered(lambda r, op=operation: r.operation == op):
                 continue
-            # The invoice's chatter tells the story; the receipt needs no "created" note nor followers.
-            receipt = (
-                self.sudo()
-                .with_context(mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True)
-                .create(
-                    {
-                        "company_id": move.company_id.id,
-                        "move_id": move.id,
-                        "operation": operation,
-                        "vendor": move.company_id.l10n_ru_kkm_vendor,
-                        "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
-                        "external_id": self._new_external_id(),
-                        "amount_total": move.amount_total,
-                    }
-                )
-            )
-            receipt = receipt.with_env(self.sudo().env)  # later changes are tracked again
-            receipt._l10n_ru_kkm_prepare()
-            receipts |= receipt
-        return receipts
-
-    def _l10n_ru_kkm_prepare(self):
-        """Freeze the vendor request; invalid data puts the receipt in error, visibly."""
-        for receipt in self:
-            try:
-                data = self.env["l10n_ru_kkm.receipt.builder"]._build(receipt)
-                with receipt._l10n_ru_kkm_client(credentials=False) as client:
-                    payload = client.build_payload(data)
-            except UserError as error:
-                receipt._l10n_ru_kkm_set_state(
-                    "error", error_kind="data", error_code=False, error_message=str(error.args[0])
-                )
-                continue
-            except ValueError as error:
-                # The vendor's own rules (e.g. text Checkonline's register cannot print).
-                message = self.env._("The service cannot accept this receipt: %(reason)s", reason=str(error))
-                receipt._l10n_ru_kkm_set_state(
-                    "error", error_kind="data", error_code=False, error_message=message
-                )
-                continue
-            receipt.sudo().write(
+            values_list.append(
                 {
-                    "request_payload": payload,
-                    "error_message": False,
-                    "error_kind": False,
-                    # Due now: a receipt still waiting long after this lost its job (see the sweep).
-                    "next_attempt_at": fields.Datetime.now(),
+                    "company_id": move.company_id.id,
+                    "move_id": move.id,
+                    "operation": operation,
+                    "vendor": move.company_id.l10n_ru_kkm_vendor,
+                    "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
+                    "external_id": self._new_external_id(),
+                    "amount_total": move.amount_total,
                 }
             )
+        return self._l10n_ru_kkm_create_prepared(values_list)
+
+    @api.model
+    def _l10n_ru_kkm_create_prepared(self, values_list):
+        """Create receipts with their request already frozen in the row (one INSERT each).
+
+        A request that cannot be built leaves its receipt in error, visibly, with the reason.
+        """
+        receipts = self.sudo()
+        values_list = [
+            dict(values, **receipts.new(values)._l10n_ru_kkm_request_values()) for values in values_list
+        ]
+        # The invoice's chatter tells the story; the receipt needs no "created" note nor followers.
+        created = receipts.with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True
+        ).create(values_list)
+        return created.with_env(receipts.env)  # later changes are tracked again
+
+    def _l10n_ru_kkm_prepare(self):
+        """Freeze the request again from the invoice as it is now (e.g. after a fix)."""
+        for receipt in self:
+            values = receipt._l10n_ru_kkm_request_values()
+            if values.pop("state", None) == "error":
+                receipt._l10n_ru_kkm_set_state("error", **values)
+            else:
+                receipt.sudo().write(values)
+
+    def _l10n_ru_kkm_request_values(self):
+        """The frozen request and the fields that go with it, or the error that blocks it."""
+        self.ensure_one()
+        try:
+            payload = self._l10n_ru_kkm_build_request()
+        except UserError as error:
+            message = str(error.args[0])
+        except ValueError as error:
+            # The vendor's own rules (e.g. text Checkonline's register cannot print).
+            message = self.env._("The service cannot accept this receipt: %(reason)s", reason=str(error))
+        else:
+            return {
+                "request_payload": payload,
+                "error_message": False,
+                "error_kind": False,
+                # Due now: a receipt still waiting long after this lost its job (see the sweep).
+                "next_attempt_at": fields.Datetime.now(),
+            }
+        return {"state": "error", "error_kind": "data", "error_code": False, "error_message": message}
+
+    def _l10n_ru_kkm_build_request(self):
+        """The vendor request of this receipt, from its invoice (extended by the resell)."""
+        data = self.env["l10n_ru_kkm.receipt.builder"]._build(self)
+        with self._l10n_ru_kkm_client(credentials=False) as client:
+            return client.build_payload(data)

@@ -222,12 +222,12 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_callback_token(self):
         self.ensure_one()
-        return hmac(self.env(su=True), "l10n_ru_kkm.callback", self.id)
+        return hmac(self.env(su=True), "l10n_ru_kkm.callback", self.external_id)
 
     def _l10n_ru_kkm_callback_url(self):
         self.ensure_one()
         token = self._l10n_ru_kkm_callback_token()
-        return f"{self.get_base_url()}/l10n_ru_kkm/callback/{self.id}/{token}"
+        return f"{self.get_base_url()}/l10n_ru_kkm/callback/{self.external_id}/{token}"
 
     def _l10n_ru_kkm_on_callback(self, body):
         """Log the call and queue one status request (the body is not trusted)."""

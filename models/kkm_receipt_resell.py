@@ -53,36 +53,29 @@ class L10nRuKkmReceipt(models.Model):
     def _l10n_ru_kkm_resell(self):
         """Create and queue the refund of each registered sale; the new sale follows it."""
         self._l10n_ru_kkm_check_resellable()
-        refunds = self.browse()
-        for receipt in self:
-            refund = receipt.sudo().copy(
+        refunds = self._l10n_ru_kkm_create_prepared(
+            [
                 {
+                    "company_id": receipt.company_id.id,
+                    "move_id": receipt.move_id.id,
                     "operation": "sell_refund",
+                    "vendor": receipt.vendor,
+                    "group_code": receipt.group_code,
                     "external_id": self._new_external_id(),
                     "origin_receipt_id": receipt.id,
-                    "state": "to_send",
                     "amount_total": receipt.amount_total,
                 }
-            )
-            refunds |= refund
-        refunds._l10n_ru_kkm_prepare()
+                for receipt in self
+            ]
+        )
         refunds._l10n_ru_kkm_enqueue()
         return refunds
 
-    def _l10n_ru_kkm_prepare(self):
+    def _l10n_ru_kkm_build_request(self):
         # A resell's refund repeats what was registered, whatever the invoice says now.
-        mirrors = self.filtered("origin_receipt_id")
-        for refund in mirrors:
-            payload = refund._l10n_ru_kkm_mirror_payload(refund.origin_receipt_id)
-            refund.sudo().write(
-                {
-                    "request_payload": payload,
-                    "error_message": False,
-                    "error_kind": False,
-                    "next_attempt_at": fields.Datetime.now(),
-                }
-            )
-        return super(L10nRuKkmReceipt, self - mirrors)._l10n_ru_kkm_prepare()
+        if self.origin_receipt_id:
+            return self._l10n_ru_kkm_mirror_payload(self.origin_receipt_id)
+        return super()._l10n_ru_kkm_build_request()
 
     def _l10n_ru_kkm_mirror_payload(self, original):
         """The original's request with this receipt's id, refunding exactly what it registered."""
@@ -109,18 +102,19 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_new_sale(self):
         self.ensure_one()
-        sale = self.sudo().create(
-            {
-                "company_id": self.company_id.id,
-                "move_id": self.move_id.id,
-                "operation": "sell",
-                "vendor": self.move_id.company_id.l10n_ru_kkm_vendor,
-                "group_code": self.move_id.company_id.l10n_ru_kkm_atol_group_code,
-                "external_id": self._new_external_id(),
-                "amount_total": self.move_id.amount_total,
-            }
+        sale = self._l10n_ru_kkm_create_prepared(
+            [
+                {
+                    "company_id": self.company_id.id,
+                    "move_id": self.move_id.id,
+                    "operation": "sell",
+                    "vendor": self.move_id.company_id.l10n_ru_kkm_vendor,
+                    "group_code": self.move_id.company_id.l10n_ru_kkm_atol_group_code,
+                    "external_id": self._new_external_id(),
+                    "amount_total": self.move_id.amount_total,
+                }
+            ]
         )
-        sale._l10n_ru_kkm_prepare()
         return sale
 
     def action_l10n_ru_kkm_resume_resell(self):

@@ -42,8 +42,10 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         move, company = receipt.move_id, receipt.company_id
         problems = self._company_problems(company) + self._move_problems(move)
         sale_date = self._sale_date(move)
+        product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        self._fetch_line_data(product_lines)
         lines = []
-        for line in move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+        for line in product_lines:
             vat, problem = self._vat_code(line, sale_date)
             if problem:
                 problems.append(problem)
@@ -79,8 +81,22 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
     # -- mapping ---------------------------------------------------------------------
 
     @api.model
+    def _fetch_line_data(self, lines):
+        # Only the columns a receipt reads, in one query per table: whole product and tax rows
+        # (translations, dozens of columns) cost more than the rest of the build.
+        lines.product_id.fetch(["product_tmpl_id"])
+        lines.product_id.product_tmpl_id.fetch(
+            ["type", "l10n_ru_kkm_payment_method", "l10n_ru_kkm_payment_object", "l10n_ru_kkm_marked"]
+        )
+        lines.product_uom_id.fetch(["name", "l10n_ru_kkm_measure"])
+        lines.tax_ids.fetch(["l10n_ru_kkm_vat_code"])
+
+    @api.model
     def _source_line(self, line, vat):
-        name = (line.product_id.display_name or line.name or "").strip() or "-"
+        # The first line of the label, as the customer reads it on the invoice: the product's
+        # name in the customer's language, or the accountant's own wording.
+        label = next((part.strip() for part in (line.name or "").splitlines() if part.strip()), "")
+        name = label or line.product_id.display_name or "-"
         if len(name) > ITEM_NAME_MAX:
             name = name[: ITEM_NAME_MAX - 1] + "…"
         product = line.product_id.product_tmpl_id

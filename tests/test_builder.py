@@ -94,10 +94,22 @@ class TestBuilder(KkmTestCommon):
     def test_two_hundred_character_product_name_is_shortened_to_the_limit(self):
         product = self.env["product.product"].create({"name": "Очень длинное название " * 9})
         self.assertGreater(len(product.display_name), 200)
-        move = self._invoice([self._line(100.0, product_id=product.id)])
+        line = self._line(100.0, product_id=product.id)
+        del line["name"]  # the label Odoo writes: the product's name
+        move = self._invoice([line])
         name = self._items(move)[0][0]["name"]
         self.assertEqual(len(name), 128)
         self.assertTrue(name.endswith("…"))
+
+    def test_item_name_is_the_first_line_of_the_invoice_label(self):
+        product = self.env["product.product"].create(
+            {"name": "Консультация", "description_sale": "Описание для покупателя"}
+        )
+        line = self._line(100.0, product_id=product.id)
+        del line["name"]
+        own_words = self._line(50.0, product_id=product.id, name="\n  Консультация, ноябрь 2026\nподробности")
+        items = self._items(self._invoice([line, own_words]))[0]
+        self.assertEqual([item["name"] for item in items], ["Консультация", "Консультация, ноябрь 2026"])
 
     def test_refund_in_2026_of_a_2025_sale_keeps_twenty_percent(self):
         invoice = self._invoice([self._line(1200.0)], invoice_date="2025-12-20")

@@ -31,14 +31,14 @@ class TestCallback(KkmTestCommon, HttpCase):
     def test_callback_url_is_in_the_frozen_request(self):
         url = self.receipt.request_payload["service"]["callback_url"]
         self.assertEqual(url, self.receipt._l10n_ru_kkm_callback_url())
-        self.assertRegex(url, r"/l10n_ru_kkm/callback/\d+/[0-9a-f]{64}$")
+        self.assertRegex(url, rf"/l10n_ru_kkm/callback/{self.receipt.external_id}/[0-9a-f]{{64}}$")
 
     def test_wrong_token_is_not_found_and_changes_nothing(self):
-        response = self._post(f"/l10n_ru_kkm/callback/{self.receipt.id}/{'0' * 64}")
+        response = self._post(f"/l10n_ru_kkm/callback/{self.receipt.external_id}/{'0' * 64}")
         self.assertEqual(response.status_code, 404)
         # A valid token of this receipt does not open another one.
         response = self._post(
-            f"/l10n_ru_kkm/callback/{self.receipt.id + 1000}/{self.receipt._l10n_ru_kkm_callback_token()}"
+            f"/l10n_ru_kkm/callback/{'f' * 32}/{self.receipt._l10n_ru_kkm_callback_token()}"
         )
         self.assertEqual(response.status_code, 404)
         self.assertEqual(self.receipt.state, "sent")

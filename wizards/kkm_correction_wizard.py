@@ -75,10 +75,8 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
     def action_register(self):
         self.ensure_one()
         self._check()
-        receipt = (
-            self.env["l10n_ru_kkm.receipt"]
-            .sudo()
-            .create(
+        receipt = self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_prepared(
+            [
                 {
                     "company_id": self.move_id.company_id.id,
                     "move_id": self.move_id.id,
@@ -91,9 +89,8 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
                     "correction_base_date": self.base_date,
                     "correction_base_number": self.base_number,
                 }
-            )
+            ]
         )
-        receipt._l10n_ru_kkm_prepare()
         if receipt.state == "error":
             raise UserError(receipt.error_message)
         receipt._l10n_ru_kkm_enqueue()
