@@ -1,5 +1,6 @@
 from . import (
     account_move,
+    account_move_line,
     account_tax,
     certificate,
     cli_service,

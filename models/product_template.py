@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from ..vendors.receipt import PAYMENT_METHODS, PAYMENT_OBJECTS
+from ..vendors.receipt import AGENT_TYPES, PAYMENT_METHODS, PAYMENT_OBJECTS
 
 PAYMENT_OBJECT_LABELS = {
     "commodity": "Goods",
@@ -20,6 +20,11 @@ PAYMENT_METHOD_LABELS = {
     "credit": "Credit",
     "credit_payment": "Credit payment",
 }
+AGENT_TYPE_LABELS = {
+    "attorney": "Attorney (poverenny)",
+    "commission_agent": "Commission agent",
+    "another": "Other agent",
+}
 
 
 class ProductTemplate(models.Model):
@@ -38,6 +43,16 @@ class ProductTemplate(models.Model):
     )
     l10n_ru_kkm_marked = fields.Boolean(
         string="Marked goods",
-        help="Goods under mandatory marking (Chestny ZNAK). FFD 1.2 receipts report them as marked "
-        "goods without a code; sending the marking codes themselves is not supported yet.",
+        help="Goods under mandatory marking (Chestny ZNAK). Scan the marking code of each unit into "
+        "its invoice line; without codes, FFD 1.2 receipts report them as marked goods without a code.",
+    )
+    l10n_ru_kkm_agent_type = fields.Selection(
+        selection=[(code, AGENT_TYPE_LABELS[code]) for code in AGENT_TYPES],
+        string="Sold as agent",
+        help="You sell this product on behalf of a supplier (tag 1222): receipts name the supplier.",
+    )
+    l10n_ru_kkm_supplier_id = fields.Many2one(
+        "res.partner",
+        string="Supplier (principal)",
+        help="Whom you sell this product for: receipts print its name, INN and phone (tags 1224-1226).",
     )

@@ -49,6 +49,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             vat, problem = self._vat_code(line, sale_date)
             if problem:
                 problems.append(problem)
+            problems += self._line_problems(line, receipt.vendor)
             lines.append(self._source_line(line, vat))
         if problems:
             raise UserError("\n".join(problems))
@@ -73,6 +74,8 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             items=tuple(items),
             payments=(rd.Payment(rd.PAYMENT_ELECTRONIC, total),),
             total=total,
+            cashier=company.l10n_ru_kkm_cashier or "",
+            cashier_inn=company.l10n_ru_kkm_cashier_inn or "",
             callback_url=receipt._l10n_ru_kkm_callback_url() if company.l10n_ru_kkm_callback else "",
             internet=company.l10n_ru_kkm_internet,
             correction=self._correction(receipt),
@@ -86,7 +89,14 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         # (translations, dozens of columns) cost more than the rest of the build.
         lines.product_id.fetch(["product_tmpl_id"])
         lines.product_id.product_tmpl_id.fetch(
-            ["type", "l10n_ru_kkm_payment_method", "l10n_ru_kkm_payment_object", "l10n_ru_kkm_marked"]
+            [
+                "type",
+                "l10n_ru_kkm_payment_method",
+                "l10n_ru_kkm_payment_object",
+                "l10n_ru_kkm_marked",
+                "l10n_ru_kkm_agent_type",
+                "l10n_ru_kkm_supplier_id",
+            ]
         )
         lines.product_uom_id.fetch(["name", "l10n_ru_kkm_measure"])
         lines.tax_ids.fetch(["l10n_ru_kkm_vat_code"])
@@ -113,7 +123,32 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             else rd.MEASURE_PIECE,
             measurement_unit=(line.product_uom_id.name or "")[:16],
             marked=product.l10n_ru_kkm_marked,
+            mark_codes=line._l10n_ru_kkm_mark_code_list() if product.l10n_ru_kkm_marked else (),
+            agent=self._agent(product),
         )
+
+    @api.model
+    def _agent(self, product):
+        if not product.l10n_ru_kkm_agent_type:
+            return None
+        supplier = product.l10n_ru_kkm_supplier_id
+        phone = normalize_phone(supplier.phone or getattr(supplier, "mobile", ""))
+        return rd.Agent(
+            type=product.l10n_ru_kkm_agent_type,
+            supplier_name=(supplier.name or "")[:256],
+            supplier_inn=self._supplier_inn(supplier),
+            supplier_phones=(phone,) if phone else (),
+        )
+
+    @api.model
+    def _supplier_inn(self, supplier):
+        """The supplier's INN; "000000000000" for a supplier registered abroad (tag 1226)."""
+        inn = re.sub(r"^RU", "", (supplier.vat or "").strip().upper())
+        if rd.INN_PATTERN.match(inn):
+            return inn
+        if supplier.country_id and supplier.country_id.code != "RU":
+            return rd.FOREIGN_SUPPLIER_INN
+        return ""
 
     @api.model
     def _correction(self, receipt):

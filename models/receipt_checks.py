@@ -11,6 +11,7 @@ from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..vendors import receipt as rd
+from ..vendors.atol import V4_RAW_MARK_CODE, v4_nomenclature_code
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
 MAX_ITEMS = 100
@@ -47,6 +48,14 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             problems.append(
                 self.env._(
                     "The seller e-mail of %(company)s is missing: set it in "
+                    "Settings › Invoicing › Fiscalization (54-FZ).",
+                    company=company.name,
+                )
+            )
+        if company.l10n_ru_kkm_cashier_inn and not re.match(r"^\d{12}$", company.l10n_ru_kkm_cashier_inn):
+            problems.append(
+                self.env._(
+                    "The cashier INN of %(company)s must have 12 digits: correct it or leave it empty in "
                     "Settings › Invoicing › Fiscalization (54-FZ).",
                     company=company.name,
                 )
@@ -147,6 +156,83 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                 date=sale_date,
             )
         return code, None
+
+    @api.model
+    def _line_problems(self, line, vendor):
+        """Marking codes and agent data of a line."""
+        label = line.name or line.product_id.display_name
+        problems = self._mark_code_problems(line, label, vendor) + self._agent_problems(line, label)
+        product = line.product_id.product_tmpl_id
+        codes = product.l10n_ru_kkm_marked and line._l10n_ru_kkm_mark_code_list()
+        if vendor == "checkonline" and (codes or product.l10n_ru_kkm_agent_type):
+            problems.append(
+                self.env._(
+                    'Line "%(line)s" of %(move)s carries marking codes or agent data, which this module '
+                    "cannot send to Checkonline yet: register such invoices through ATOL Online, or remove "
+                    "the codes and the agent setting of the product.",
+                    line=label,
+                    move=line.move_id.display_name,
+                )
+            )
+        return problems
+
+    @api.model
+    def _mark_code_problems(self, line, label, vendor):
+        problems = []
+        product = line.product_id.product_tmpl_id
+        codes = line._l10n_ru_kkm_mark_code_list() if product.l10n_ru_kkm_marked else ()
+        if codes and len(codes) != line.quantity:
+            problems.append(
+                self.env._(
+                    'Line "%(line)s" of %(move)s has %(count)s marking codes for a quantity of %(quantity)s: '
+                    "enter one code per unit sold, one per line.",
+                    line=label,
+                    move=line.move_id.display_name,
+                    count=len(codes),
+                    quantity=line.quantity,
+                )
+            )
+        too_long = [code for code in codes if len(code) > rd.MARK_CODE_MAX]
+        if too_long:
+            problems.append(
+                self.env._(
+                    'Line "%(line)s" of %(move)s: marking code "%(code)s…" is longer than %(max)s characters; '
+                    "scan it again.",
+                    line=label,
+                    move=line.move_id.display_name,
+                    code=too_long[0][:32],
+                    max=rd.MARK_CODE_MAX,
+                )
+            )
+        if vendor == "atol_v4" and any(not V4_RAW_MARK_CODE.match(v4_nomenclature_code(c)) for c in codes):
+            problems.append(
+                self.env._(
+                    'Line "%(line)s" of %(move)s: a marking code does not start with its GTIN and serial '
+                    "(01…21…), the only form ATOL's FFD 1.05 protocol accepts. Scan the full code, or "
+                    "register through protocol v5 (FFD 1.2).",
+                    line=label,
+                    move=line.move_id.display_name,
+                )
+            )
+        return problems
+
+    @api.model
+    def _agent_problems(self, line, label):
+        problems = []
+        product = line.product_id.product_tmpl_id
+        supplier = product.l10n_ru_kkm_supplier_id
+        if product.l10n_ru_kkm_agent_type and not (supplier and self._supplier_inn(supplier)):
+            problems.append(
+                self.env._(
+                    'Line "%(line)s" of %(move)s: product %(product)s is sold as agent, so the receipt must '
+                    "name its supplier with the supplier's INN (10 or 12 digits). Set the supplier on the "
+                    "product and the INN (Tax ID) on the supplier.",
+                    line=label,
+                    move=line.move_id.display_name,
+                    product=product.display_name,
+                )
+            )
+        return problems
 
     @api.model
     def _check_items(self, move, items):

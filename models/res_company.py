@@ -104,6 +104,16 @@ class ResCompany(models.Model):
         string="Taxation system",
         default="osn",
     )
+    l10n_ru_kkm_cashier = fields.Char(
+        string="Cashier",
+        size=64,
+        help="Tag 1021: the person who settles, printed on receipts. Empty for unattended online sales.",
+    )
+    l10n_ru_kkm_cashier_inn = fields.Char(
+        string="Cashier INN",
+        size=12,
+        help="Tag 1203 (FFD 1.2): the cashier's personal INN, 12 digits.",
+    )
 
     l10n_ru_kkm_internet = fields.Boolean(
         string="Internet sales",

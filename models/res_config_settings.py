@@ -19,6 +19,8 @@ class ResConfigSettings(models.TransientModel):
     )
     l10n_ru_kkm_email = fields.Char(related="company_id.l10n_ru_kkm_email", readonly=False)
     l10n_ru_kkm_sno = fields.Selection(related="company_id.l10n_ru_kkm_sno", readonly=False)
+    l10n_ru_kkm_cashier = fields.Char(related="company_id.l10n_ru_kkm_cashier", readonly=False)
+    l10n_ru_kkm_cashier_inn = fields.Char(related="company_id.l10n_ru_kkm_cashier_inn", readonly=False)
     l10n_ru_kkm_trigger = fields.Selection(related="company_id.l10n_ru_kkm_trigger", readonly=False)
     l10n_ru_kkm_async = fields.Boolean(related="company_id.l10n_ru_kkm_async", readonly=False)
     l10n_ru_kkm_retry_intervals = fields.Char(

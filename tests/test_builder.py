@@ -1,3 +1,4 @@
+import base64
 from decimal import Decimal
 
 from odoo import Command, fields
@@ -189,3 +190,101 @@ class TestBuilder(KkmTestCommon):
         self.assertEqual(receipt.state, "to_send")
         self.assertEqual(receipt.request_payload["receipt"]["client"], {"email": "fixed@example.ru"})
         self.assertEqual(fields.Date.to_string(move.invoice_date), "2025-06-01")
+
+    # -- marking codes, agents, cashier, VAT totals ----------------------------------
+
+    SCANNED = ("010460620309818721ABCDEFGHIJKLM<GS>93Zq1x", "010460620309818721NOPQRSTUVWXYZ<GS>93Yw2v")
+
+    def _marked_invoice(self, quantity=2.0, codes=SCANNED):
+        marked = self.env["product.product"].create({"name": "Кроссовки", "l10n_ru_kkm_marked": True})
+        line = self._line(1000.01, quantity=quantity, product_id=marked.id)
+        return self._invoice([dict(line, l10n_ru_kkm_mark_codes="\n".join(codes) + "\n")])
+
+    def test_marking_codes_make_one_item_per_unit_in_ffd_1_2(self):
+        self.company.l10n_ru_kkm_vendor = "atol_v5"
+        items = self._assert_balanced(self._marked_invoice())
+        self.assertEqual(
+            [(item["quantity"], item["sum"]) for item in items], [(1.0, 1000.01), (1.0, 1000.01)]
+        )
+        for item, scanned in zip(items, self.SCANNED, strict=True):
+            code = base64.b64decode(item["mark_code"]["gs1m"]).decode()
+            self.assertEqual(code, scanned.replace("<GS>", "\x1d"))
+            self.assertEqual((item["payment_object"], item["measure"]), (33, 0))
+            self.assertEqual(item["mark_processing_mode"], "0")
+
+    def test_marking_codes_reach_ffd_1_05_as_gtin_and_serial(self):
+        items = self._assert_balanced(self._marked_invoice())
+        self.assertEqual(
+            [item["nomenclature_code"] for item in items],
+            ["010460620309818721ABCDEFGHIJKLM", "010460620309818721NOPQRSTUVWXYZ"],
+        )
+
+    def test_a_code_missing_for_a_unit_is_a_clear_error(self):
+        receipt = self._marked_invoice(quantity=3.0).l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.assertIn("has 2 marking codes for a quantity of 3.0", receipt.error_message)
+        self.assertFalse(receipt.request_payload)
+
+    def _agent_product(self, supplier_values):
+        supplier = self.env["res.partner"].create({"name": "ООО «Принципал»", **supplier_values})
+        return self.env["product.product"].create(
+            {
+                "name": "Путёвка",
+                "l10n_ru_kkm_agent_type": "commission_agent",
+                "l10n_ru_kkm_supplier_id": supplier.id,
+            }
+        )
+
+    def test_goods_sold_as_agent_name_their_supplier(self):
+        product = self._agent_product({"vat": "7707083893", "phone": "8 (925) 123-45-67"})
+        items = self._assert_balanced(self._invoice([self._line(500.0, product_id=product.id)]))
+        self.assertEqual(items[0]["agent_info"], {"type": "commission_agent"})
+        self.assertEqual(
+            items[0]["supplier_info"],
+            {"name": "ООО «Принципал»", "inn": "7707083893", "phones": ["+79251234567"]},
+        )
+
+    def test_a_supplier_abroad_has_the_inn_of_zeros(self):
+        product = self._agent_product({"country_id": self.env.ref("base.de").id})
+        items = self._items(self._invoice([self._line(500.0, product_id=product.id)]))[0]
+        self.assertEqual(items[0]["supplier_info"]["inn"], "000000000000")
+
+    def test_a_russian_supplier_without_inn_is_a_clear_error(self):
+        product = self._agent_product({})
+        receipt = self._invoice([self._line(500.0, product_id=product.id)]).l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.assertIn("is sold as agent", receipt.error_message)
+        self.assertIn("INN (Tax ID) on the supplier", receipt.error_message)
+
+    def test_checkonline_refuses_agent_data_with_a_clear_error(self):
+        self.company.l10n_ru_kkm_vendor = "checkonline"
+        product = self._agent_product({"vat": "7707083893"})
+        receipt = self._invoice([self._line(500.0, product_id=product.id)]).l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.assertIn("cannot send to Checkonline yet", receipt.error_message)
+
+    def test_cashier_and_cashier_inn_are_printed(self):
+        self.company.write(
+            {
+                "l10n_ru_kkm_vendor": "atol_v5",
+                "l10n_ru_kkm_cashier": "Иванова А. А.",
+                "l10n_ru_kkm_cashier_inn": "500100732259",
+            }
+        )
+        body = self._items(self._invoice([self._line(100.0)]))[1]
+        self.assertEqual((body["cashier"], body["cashier_inn"]), ("Иванова А. А.", "500100732259"))
+
+    def test_a_cashier_inn_of_eleven_digits_is_a_clear_error(self):
+        self.company.l10n_ru_kkm_cashier_inn = "50010073225"
+        receipt = self._invoice([self._line(100.0)]).l10n_ru_kkm_receipt_ids
+        self.assertIn("cashier INN", receipt.error_message)
+
+    def test_receipt_vat_totals_add_up_the_items(self):
+        move = self._invoice(
+            [self._line(100.0), self._line(33.33, quantity=3), self._line(10.0, tax_ids=[Command.clear()])],
+            invoice_date="2025-06-01",
+        )
+        items, body = self._items(move)
+        expected = sum(Decimal(str(item["vat"]["sum"])) for item in items if item["vat"]["type"] == "vat20")
+        self.assertEqual(body["vats"], [{"type": "vat20", "sum": float(expected)}])
+        self.assertEqual(expected, Decimal("16.67") + Decimal("16.67"))

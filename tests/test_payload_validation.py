@@ -1,7 +1,7 @@
 """Generated invoices become ATOL v4 and v5 requests that the sandbox's strict validation accepts.
 
 Lines (quantities with up to three decimals and beyond, discounts, discount lines, VAT codes,
-payment objects and methods, measures) go through the allocation and both clients, and each
+payment objects and methods, measures, marking codes, agents) go through the allocation and both clients, and each
 request is registered with the sandbox, which refuses whatever the protocol texts refuse.
 """
 
@@ -24,6 +24,13 @@ ACCOUNTS = {
 }
 VATS = rd.VAT_CODES
 MEASURES = (0, 0, 0, 10, 11, 22, 41, 71, 255)
+AGENTS = (
+    None,
+    None,
+    rd.Agent("commission_agent", "ООО «Поставщик»", "7707083893", ("+79251234567",)),
+    rd.Agent("attorney", "ИП Иванов И. И.", "500100732259"),
+    rd.Agent("another", "Supplier GmbH", rd.FOREIGN_SUPPLIER_INN),
+)
 GENERATED = settings(
     max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -46,12 +53,37 @@ def source_lines(draw, index):
         measure=draw(st.sampled_from(MEASURES)),
         measurement_unit=draw(st.sampled_from(("шт", "кг", "", "усл. ед."))),
         marked=draw(st.booleans()),
+        agent=draw(st.sampled_from(AGENTS)),
+    )
+
+
+@st.composite
+def marked_lines(draw):
+    """Marked goods with one scanned code per unit (GTIN, serial, separator, crypto tail)."""
+    count = draw(st.integers(1, 3))
+    price = Decimal(draw(st.integers(1, 500000))).scaleb(-2)
+    codes = tuple(
+        f"01{draw(st.from_regex(r'[0-9]{14}', fullmatch=True))}21"
+        f"{draw(st.from_regex(r'[!-~]{13}', fullmatch=True))}{rd.GROUP_SEPARATOR}93"
+        f"{draw(st.from_regex(r'[A-Za-z0-9+/=]{4,44}', fullmatch=True))}"
+        for _ in range(count)
+    )
+    return allocation.SourceLine(
+        name="Кроссовки",
+        quantity=Decimal(count),
+        amount=price * count,
+        vat=draw(st.sampled_from(VATS)),
+        payment_object=draw(st.sampled_from(("commodity", "excise"))),
+        marked=True,
+        mark_codes=codes,
+        agent=draw(st.sampled_from(AGENTS)),
     )
 
 
 @st.composite
 def receipts(draw):
     lines = [draw(source_lines(index)) for index in range(draw(st.integers(1, 12)))]
+    lines += [draw(marked_lines()) for _ in range(draw(st.sampled_from((0, 0, 1, 2))))]
     positive = sum(line.amount for line in lines)
     if positive > 0 and draw(st.booleans()):
         cut = Decimal(draw(st.integers(1, max(1, int(positive * 100) // 3)))).scaleb(-2)
@@ -85,6 +117,8 @@ def receipts(draw):
         payments=(rd.Payment(rd.PAYMENT_ELECTRONIC, total),),
         total=total,
         internet=draw(st.booleans()),
+        cashier=draw(st.sampled_from(("", "Иванова А. А."))),
+        cashier_inn=draw(st.sampled_from(("", "500100732259"))),
     )
 
 

@@ -12,6 +12,7 @@ invoice into ``receipt.Item`` objects such that:
    cannot absorb is taken off the other lines the same way;
 4. zero-amount lines (gifts) stay as items with price 0 and sum 0;
 5. a line is split in two items (prices 1 kopeck apart) when no single price fits;
+   a line with marking codes becomes one item of quantity 1 per code;
 6. items follow the order of the lines; same input, same output.
 
 Choices worth knowing:
@@ -62,6 +63,9 @@ class SourceLine:
     measure: int = receipt.MEASURE_PIECE
     measurement_unit: str = ""
     marked: bool = False
+    # One code per unit sold: the line becomes one item of quantity 1 per code.
+    mark_codes: tuple = ()
+    agent: receipt.Agent = None
 
 
 def allocate(lines: Sequence[SourceLine], total: Decimal) -> list[receipt.Item]:
@@ -118,6 +122,10 @@ def _check_lines(lines):
             raise AllocationError(f"Line {line.name!r} has a negative quantity {line.quantity}.")
         if line.amount > 0 and line.quantity == 0:
             raise AllocationError(f"Line {line.name!r} has an amount but a zero quantity.")
+        if line.mark_codes and (line.amount < 0 or Decimal(line.quantity) != len(line.mark_codes)):
+            raise AllocationError(
+                f"Line {line.name!r} has {len(line.mark_codes)} marking codes for a quantity of {line.quantity}."
+            )
 
 
 def _is_empty(line):
@@ -201,6 +209,8 @@ def _items_for_line(line, sum_kopecks):
             f"Line {line.name!r} amounts to {Decimal(sum_kopecks).scaleb(-2)}, "
             f"above the fiscal maximum {MAX_AMOUNT}."
         )
+    if line.mark_codes:
+        return _unit_items(line, sum_kopecks)
     thousandths = _thousandths(line.quantity)
     if thousandths is not None:
         price = _single_price(sum_kopecks, thousandths)
@@ -212,6 +222,16 @@ def _items_for_line(line, sum_kopecks):
     # Quantity (or unit price) not representable: one unit at the line amount keeps
     # the sum and the VAT exact.
     return [_item(line, sum_kopecks, 1000)]
+
+
+def _unit_items(line, sum_kopecks):
+    """One item of quantity 1 per marking code; the extra kopecks go to the first units."""
+    count = len(line.mark_codes)
+    base, extra = divmod(sum_kopecks, count)
+    return [
+        _item(line, base + (1 if index < extra else 0), 1000, mark_code=code)
+        for index, code in enumerate(line.mark_codes)
+    ]
 
 
 def _thousandths(quantity):
@@ -281,7 +301,7 @@ def _bisect(function, target, above, below):
     return above  # not reached when the preconditions hold; rejected by the caller
 
 
-def _item(line, price_kopecks, thousandths):
+def _item(line, price_kopecks, thousandths, mark_code=""):
     return receipt.Item(
         name=line.name,
         price=Decimal(price_kopecks).scaleb(-2),
@@ -293,6 +313,8 @@ def _item(line, price_kopecks, thousandths):
         measure=line.measure,
         measurement_unit=line.measurement_unit,
         marked=line.marked,
+        mark_code=mark_code,
+        agent=line.agent,
     )
 
 

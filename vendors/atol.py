@@ -5,6 +5,8 @@ a token store shared by all workers, and an ``on_exchange`` callback for its att
 Facts: shared/docs/vendor-api.md §1–7 and the official protocol texts.
 """
 
+import base64
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +30,17 @@ CONFIG_CODES = {20, 21}
 ALREADY_EXISTS_CODE = 33
 NOT_READY_CODE = 34
 VERSION_NOT_SUPPORTED_CODE = 21
+
+# v4 nomenclature_code (tag 1162) as a raw GS1 code the service converts: GTIN and serial
+# (protocol v4 table 2), i.e. a marking code up to its first separator.
+V4_RAW_MARK_CODE = re.compile(r"^01\d{14}21[\x21-\x7e]{13,132}$|^\d{14}[\x21-\x7e]{15}$")
+
+
+def v4_nomenclature_code(mark_code):
+    return mark_code.split(rd.GROUP_SEPARATOR)[0]
+
+
+VATS_MAX = 6
 
 # Tokens live 24 h; renew a little early so that a token never expires mid-request.
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -104,6 +117,10 @@ class AtolV4Client:
                 "total": _money(receipt.total),
             },
         }
+        vats = rd.vat_totals(receipt.items)
+        # The receipt holds at most six VAT totals; beyond, the register adds up the items' VAT.
+        if 0 < len(vats) <= VATS_MAX:
+            body["receipt"]["vats"] = [{"type": code, "sum": _money(amount)} for code, amount in vats.items()]
         if receipt.callback_url:
             body["service"] = {"callback_url": receipt.callback_url}
         if receipt.cashier:
@@ -181,7 +198,18 @@ class AtolV4Client:
         }
         if item.measurement_unit:
             values["measurement_unit"] = item.measurement_unit
+        if item.mark_code:
+            values["nomenclature_code"] = v4_nomenclature_code(item.mark_code)
+        if item.agent:
+            values.update(self._agent(item.agent))
         return values
+
+    @staticmethod
+    def _agent(agent):
+        supplier = {"name": agent.supplier_name, "inn": agent.supplier_inn}
+        if agent.supplier_phones:
+            supplier["phones"] = list(agent.supplier_phones)
+        return {"agent_info": {"type": agent.type}, "supplier_info": supplier}
 
     @staticmethod
     def _vat(item):
@@ -380,8 +408,11 @@ class AtolV5Client(AtolV4Client):
 
     def build_payload(self, receipt):
         body = super().build_payload(receipt)
+        document = body["correction"] if receipt.correction else body["receipt"]
         if receipt.internet and not receipt.correction:
-            body["receipt"]["internet"] = True  # tag 1125, mandatory for online sales since 09.2025
+            document["internet"] = True  # tag 1125, mandatory for online sales since 09.2025
+        if receipt.cashier_inn:
+            document["cashier_inn"] = receipt.cashier_inn
         return body
 
     @staticmethod
@@ -412,6 +443,12 @@ class AtolV5Client(AtolV4Client):
         values.pop("measurement_unit", None)
         values["payment_object"] = rd.ffd12_payment_object(item, self.PAYMENT_OBJECT_CODES)
         values["measure"] = item.measure
+        if values.pop("nomenclature_code", None):
+            # FFD 1.2 (tag 1163): the whole code, separators included, in base64; a marked
+            # unit is counted in pieces.
+            values["mark_code"] = {"gs1m": base64.b64encode(item.mark_code.encode()).decode()}
+            values["mark_processing_mode"] = "0"
+            values["measure"] = rd.MEASURE_PIECE
         return values
 
 

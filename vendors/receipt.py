@@ -61,15 +61,37 @@ PAYMENT_OBJECTS = (
     "another",
 )
 
-# FFD 1.2 payment object (tag 1212) of marked goods whose code is not on the receipt.
+# FFD 1.2 payment object (tag 1212) of marked goods, without and with their code on the receipt.
 MARKED_WITHOUT_CODE = {"excise": 30, "commodity": 32}
+MARKED_WITH_CODE = {"excise": 31, "commodity": 33}
+
+# The GS1 group separator inside a marking code (FNC1), and a marking code's longest form.
+GROUP_SEPARATOR = "\x1d"
+MARK_CODE_MAX = 150
+
+# Agent types (tag 1222) that need nothing but the supplier's data (tags 1224-1226); paying
+# agents also report payment operators and are not supported.
+AGENT_TYPES = ("attorney", "commission_agent", "another")
+# INN of a supplier registered outside Russia (tag 1226).
+FOREIGN_SUPPLIER_INN = "000000000000"
 
 
 def ffd12_payment_object(item, codes):
     """The FFD 1.2 integer payment object of an item, from ``codes`` for unmarked goods."""
     if item.marked and item.payment_object in MARKED_WITHOUT_CODE:
-        return MARKED_WITHOUT_CODE[item.payment_object]
+        table = MARKED_WITH_CODE if item.mark_code else MARKED_WITHOUT_CODE
+        return table[item.payment_object]
     return codes[item.payment_object]
+
+
+def vat_totals(items):
+    """VAT per code of the receipt (tags 1102-1107, 1115...): the sum of its items' VAT, so
+    that the totals printed agree with the lines. Items without VAT have no total."""
+    totals = {}
+    for item in items:
+        if item.vat_sum is not None:
+            totals[item.vat] = totals.get(item.vat, Decimal(0)) + item.vat_sum
+    return totals
 
 
 # Payment types (tag 1031/1081/1215/1216/1217), ATOL integer codes.
@@ -101,6 +123,16 @@ class Company:
 
 
 @dataclass(frozen=True)
+class Agent:
+    """The seller acts as an agent for this item: for whom (tags 1222, 1224-1226)."""
+
+    type: str  # one of AGENT_TYPES
+    supplier_name: str
+    supplier_inn: str
+    supplier_phones: tuple = ()  # "+7..." form
+
+
+@dataclass(frozen=True)
 class Item:
     name: str
     price: Decimal
@@ -111,7 +143,9 @@ class Item:
     payment_object: str = "commodity"
     measure: int = MEASURE_PIECE
     measurement_unit: str = ""  # free text for FFD 1.05
-    marked: bool = False  # goods under mandatory marking ("Честный знак"), no code sent yet
+    marked: bool = False  # goods under mandatory marking ("Честный знак")
+    mark_code: str = ""  # the scanned code of this one unit (quantity 1), when known
+    agent: Agent = None
 
     @property
     def vat_sum(self):
@@ -148,6 +182,7 @@ class Receipt:
     payments: tuple
     total: Decimal
     cashier: str = ""
+    cashier_inn: str = ""  # FFD 1.2 only (tag 1203)
     callback_url: str = ""
     internet: bool = True
     correction: Correction = None
