@@ -15,6 +15,7 @@ from . import (
     product_template,
     receipt_builder,
     receipt_checks,
+    receipt_credit,  # extends the builder: after it
     res_company,
     res_config_settings,
     uom_uom,

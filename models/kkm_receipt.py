@@ -31,6 +31,12 @@ TRANSITIONS = {
     "error": {"to_send"},
     "done": set(),
 }
+# What a sale receipt settles (tag 1214): everything at once, or a transfer on credit then its payment.
+PAYMENT_STAGES = [
+    ("full", "Full payment"),
+    ("credit", "Transfer on credit"),
+    ("credit_payment", "Payment of credit"),
+]
 # Basis of a correction receipt (tag 1173).
 CORRECTION_TYPES = [("self", "On our own initiative"), ("instruction", "By order of the tax office")]
 # States in which a receipt is still open for its invoice (at most one per operation).
@@ -79,6 +85,15 @@ class L10nRuKkmReceipt(models.Model):
         ],
         required=True,
         readonly=True,
+    )
+    payment_stage = fields.Selection(
+        selection=PAYMENT_STAGES,
+        string="Payment stage",
+        required=True,
+        default="full",
+        readonly=True,
+        help="Full payment, or for an invoice sold on credit: the transfer on credit at confirmation, "
+        "then the payment of credit when the invoice is paid.",
     )
     correction_type = fields.Selection(selection=CORRECTION_TYPES, readonly=True)
     correction_base_date = fields.Date(string="Date of the corrected settlement", readonly=True)
@@ -155,15 +170,19 @@ class L10nRuKkmReceipt(models.Model):
         "A receipt with this external ID already exists for this service.",
     )
     _one_open_per_operation = models.UniqueIndex(
-        "(move_id, operation) WHERE state IN ('to_send', 'sent', 'unknown', 'error')",
+        "(move_id, operation, payment_stage) WHERE state IN ('to_send', 'sent', 'unknown', 'error')",
         "An invoice may have only one open receipt per operation.",
     )
 
-    @api.depends("operation", "move_id.name")
+    @api.depends("operation", "payment_stage", "move_id.name")
     def _compute_name(self):
         labels = dict(self._fields["operation"]._description_selection(self.env))
+        stages = dict(self._fields["payment_stage"]._description_selection(self.env))
         for receipt in self:
-            receipt.name = f"{labels.get(receipt.operation, '')} {receipt.move_id.name or ''}".strip()
+            label = labels.get(receipt.operation, "")
+            if receipt.payment_stage and receipt.payment_stage != "full":
+                label = f"{label} ({stages[receipt.payment_stage].lower()})"
+            receipt.name = f"{label} {receipt.move_id.name or ''}".strip()
 
     @api.model
     def _new_external_id(self):
@@ -206,6 +225,7 @@ class L10nRuKkmReceipt(models.Model):
                     "company_id": move.company_id.id,
                     "move_id": move.id,
                     "operation": operation,
+                    "payment_stage": self._l10n_ru_kkm_payment_stage(move, operation),
                     "vendor": move.company_id.l10n_ru_kkm_vendor,
                     "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
                     "external_id": self._new_external_id(),
@@ -213,6 +233,11 @@ class L10nRuKkmReceipt(models.Model):
                 }
             )
         return self._l10n_ru_kkm_create_prepared(values_list)
+
+    @api.model
+    def _l10n_ru_kkm_payment_stage(self, move, operation):
+        """What the receipt of a freshly posted invoice settles (extended for credit sales)."""
+        return "full"
 
     @api.model
     def _l10n_ru_kkm_create_prepared(self, values_list):

@@ -46,7 +46,15 @@ class L10nRuKkmReceipt(models.Model):
             "done": len(done),
             "pending": len(pending),
             "failed": len(failed),
-            "sold": sum(done.filtered(lambda r: r.operation == "sell").mapped("amount_total")),
+            # Goods handed over (paid or on credit); the later payments of credit apart.
+            "sold": sum(
+                done.filtered(lambda r: r.operation == "sell" and r.payment_stage != "credit_payment").mapped(
+                    "amount_total"
+                )
+            ),
+            "credit_paid": sum(
+                done.filtered(lambda r: r.payment_stage == "credit_payment").mapped("amount_total")
+            ),
             "refunded": sum(done.filtered(lambda r: r.operation == "sell_refund").mapped("amount_total")),
             "problems": [
                 {

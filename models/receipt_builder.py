@@ -12,7 +12,6 @@ from odoo.tools import float_repr
 from ..vendors import allocation
 from ..vendors import receipt as rd
 
-ITEM_NAME_MAX = 128
 DEFAULT_TZ = "Europe/Moscow"
 
 
@@ -107,8 +106,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         # name in the customer's language, or the accountant's own wording.
         label = next((part.strip() for part in (line.name or "").splitlines() if part.strip()), "")
         name = label or line.product_id.display_name or "-"
-        if len(name) > ITEM_NAME_MAX:
-            name = name[: ITEM_NAME_MAX - 1] + "…"
+        name = rd.shortened(name, rd.ITEM_NAME_MAX)
         product = line.product_id.product_tmpl_id
         default_object = "service" if line.product_id.type == "service" else "commodity"
         return allocation.SourceLine(

@@ -144,6 +144,13 @@ class ResCompany(models.Model):
         help="Confirmed: Odoo eCommerce confirms the invoice when the payment is captured. "
         "Paid: the receipt waits for the invoice to be fully paid.",
     )
+    l10n_ru_kkm_credit = fields.Boolean(
+        string="Unpaid invoices on credit",
+        help="With receipts at confirmation, an invoice not yet paid is registered as a transfer on "
+        "credit (tag 1214, postpayment); its payment is registered by a second receipt, payment of "
+        "credit, when the invoice is paid. Off: the receipt at confirmation registers the full "
+        "payment. ATOL only.",
+    )
     l10n_ru_kkm_async = fields.Boolean(
         string="Send in the background",
         default=True,

@@ -1,7 +1,7 @@
 """Generated invoices become ATOL v4 and v5 requests that the sandbox's strict validation accepts.
 
 Lines (quantities with up to three decimals and beyond, discounts, discount lines, VAT codes,
-payment objects and methods, measures, marking codes, agents) go through the allocation and both clients, and each
+payment objects and methods, measures, marking codes, agents, credit sales) go through the allocation and both clients, and each
 request is registered with the sandbox, which refuses whatever the protocol texts refuse.
 """
 
@@ -102,7 +102,7 @@ def receipts(draw):
             )
         )
     )
-    return rd.Receipt(
+    receipt = rd.Receipt(
         operation=draw(st.sampled_from((rd.SELL, rd.SELL_REFUND))),
         external_id="",
         timestamp=datetime(2026, 11, 28, 12, 0, 0),
@@ -120,6 +120,12 @@ def receipts(draw):
         cashier=draw(st.sampled_from(("", "Иванова А. А."))),
         cashier_inn=draw(st.sampled_from(("", "500100732259"))),
     )
+    stage = draw(st.sampled_from(("full", "full", "credit", "credit_payment")))
+    if stage == "credit":
+        return rd.on_credit(receipt)
+    if stage == "credit_payment":
+        return rd.credit_payment(receipt, lambda name: f"Оплата кредита за {name}")
+    return receipt
 
 
 class TestGeneratedPayloadsPassTheSandbox(unittest.TestCase):

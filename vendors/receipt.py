@@ -6,7 +6,7 @@ Money is always ``Decimal`` with two decimals, quantities ``Decimal`` with at mo
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -104,6 +104,9 @@ PAYMENT_OTHER = 4
 # Measure (tag 2108), FFD 1.2 integer codes; 0 = pieces.
 MEASURE_PIECE = 0
 
+# Item name (tag 1030) limit.
+ITEM_NAME_MAX = 128
+
 
 @dataclass(frozen=True)
 class Client:
@@ -187,6 +190,44 @@ class Receipt:
     internet: bool = True
     correction: Correction = None
     extra: dict = field(default_factory=dict)
+
+
+def on_credit(receipt):
+    """The receipt of goods handed over on credit: nothing paid yet (tag 1214 = 6, postpayment)."""
+    return replace(
+        receipt,
+        items=tuple(replace(item, payment_method="credit") for item in receipt.items),
+        payments=(Payment(PAYMENT_CREDIT, receipt.total),),
+    )
+
+
+def credit_payment(receipt, name_of):
+    """The receipt of the payment of goods handed over on credit (tag 1214 = 7).
+
+    As ATOL's own example (protocol v4, 9.6): one item per item handed over, named by
+    ``name_of(item name)``, quantity 1, payment object "payment", same VAT; paid electronically.
+    """
+    items = tuple(
+        replace(
+            item,
+            name=shortened(name_of(item.name), ITEM_NAME_MAX),
+            price=item.sum,
+            quantity=Decimal(1),
+            payment_method="credit_payment",
+            payment_object="payment",
+            measure=MEASURE_PIECE,
+            measurement_unit="",
+            marked=False,
+            mark_code="",
+        )
+        for item in receipt.items
+    )
+    return replace(receipt, items=items, payments=(Payment(PAYMENT_ELECTRONIC, receipt.total),))
+
+
+def shortened(text, limit):
+    """``text`` cut to ``limit`` characters, the cut shown by an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Rate of each VAT code, as the fraction of the gross sum that is VAT.
