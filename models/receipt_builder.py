@@ -101,12 +101,15 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         lines.tax_ids.fetch(["l10n_ru_kkm_vat_code"])
 
     @api.model
-    def _source_line(self, line, vat):
+    def _item_name(self, line):
         # The first line of the label, as the customer reads it on the invoice: the product's
         # name in the customer's language, or the accountant's own wording.
         label = next((part.strip() for part in (line.name or "").splitlines() if part.strip()), "")
-        name = label or line.product_id.display_name or "-"
-        name = rd.shortened(name, rd.ITEM_NAME_MAX)
+        return rd.shortened(label or line.product_id.display_name or "-", rd.ITEM_NAME_MAX)
+
+    @api.model
+    def _source_line(self, line, vat):
+        name = self._item_name(line)
         product = line.product_id.product_tmpl_id
         default_object = "service" if line.product_id.type == "service" else "commodity"
         return allocation.SourceLine(

@@ -10,6 +10,7 @@ from datetime import date
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from ..vendors import checkonline
 from ..vendors import receipt as rd
 from ..vendors.atol import V4_RAW_MARK_CODE, v4_nomenclature_code
 
@@ -67,6 +68,17 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                         "The Checkonline certificate of %(company)s is missing: an administrator must "
                         "choose it in Settings › Invoicing › Fiscalization (54-FZ).",
                         company=company.name,
+                    )
+                )
+            refused = checkonline.unprintable(company.l10n_ru_kkm_payment_address)
+            if refused:
+                problems.append(
+                    self.env._(
+                        "The place of settlement of %(company)s contains %(chars)s, which the cash register "
+                        "cannot print: write the web site address in Latin or Cyrillic letters (e.g. its "
+                        "punycode form) in Settings › Invoicing › Fiscalization (54-FZ).",
+                        company=company.name,
+                        chars=" ".join(refused),
                     )
                 )
         elif not company.l10n_ru_kkm_atol_group_code:
@@ -163,6 +175,20 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         label = line.name or line.product_id.display_name
         problems = self._mark_code_problems(line, label, vendor) + self._agent_problems(line, label)
         product = line.product_id.product_tmpl_id
+        if vendor == "checkonline":
+            # Checked here rather than by the vendor layer, to say it in the user's language.
+            refused = checkonline.unprintable(self._item_name(line))
+            if refused:
+                problems.append(
+                    self.env._(
+                        'Line "%(line)s" of %(move)s: the cash register cannot print %(chars)s (its fiscal '
+                        "storage keeps Cyrillic and Latin text only). Remove these characters from the "
+                        "line's label.",
+                        line=label,
+                        move=line.move_id.display_name,
+                        chars=" ".join(refused),
+                    )
+                )
         codes = product.l10n_ru_kkm_marked and line._l10n_ru_kkm_mark_code_list()
         if vendor == "checkonline" and (codes or product.l10n_ru_kkm_agent_type):
             problems.append(

@@ -263,6 +263,17 @@ class TestBuilder(KkmTestCommon):
         self.assertEqual(receipt.state, "error")
         self.assertIn("cannot send to Checkonline yet", receipt.error_message)
 
+    def test_checkonline_text_its_register_cannot_print_is_a_clear_error(self):
+        self.company.write(
+            {"l10n_ru_kkm_vendor": "checkonline", "l10n_ru_kkm_payment_address": "https://кафе.рф/☕"}
+        )
+        receipt = self._invoice([self._line(100.0, name="Кофе «Арабика» ☕")]).l10n_ru_kkm_receipt_ids
+        self.assertEqual(receipt.state, "error")
+        self.assertIn('Line "Кофе «Арабика» ☕"', receipt.error_message)
+        # Typographic quotes are replaced by printable ones; only the cup is refused.
+        self.assertRegex(receipt.error_message, r"cannot print ☕ \(its fiscal storage")
+        self.assertRegex(receipt.error_message, r"place of settlement of .* contains ☕,")
+
     def test_cashier_and_cashier_inn_are_printed(self):
         self.company.write(
             {

@@ -292,6 +292,11 @@ def printable(text):
     return (text or "").translate(_TYPOGRAPHY)
 
 
+def unprintable(text):
+    """The characters of ``text`` the register cannot print, even with its typography replaced."""
+    return _not_cp866(printable(text))
+
+
 @contextmanager
 def certificate_files(cert_pem, key_pem, key_password=None):
     """Write a client certificate and its key to private temporary files for ``cert_file``/``key_file``.
