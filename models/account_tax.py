@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models, tools
 
 from ..vendors.receipt import VAT_CODES
 
@@ -26,3 +26,14 @@ class AccountTax(models.Model):
         string="Fiscal VAT code",
         help="The VAT rate printed on fiscal receipts (tag 1199) for lines with this tax.",
     )
+
+    @api.model
+    @tools.ormcache("tax_id")
+    def _l10n_ru_kkm_vat_code_of(self, tax_id):
+        """The fiscal VAT code of a tax, cached: every posted invoice reads it."""
+        return self.browse(tax_id).sudo().l10n_ru_kkm_vat_code or False
+
+    def write(self, vals):
+        if "l10n_ru_kkm_vat_code" in vals:
+            self.env.registry.clear_cache()
+        return super().write(vals)

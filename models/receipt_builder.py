@@ -97,8 +97,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                 "l10n_ru_kkm_supplier_id",
             ]
         )
-        lines.product_uom_id.fetch(["name", "l10n_ru_kkm_measure"])
-        lines.tax_ids.fetch(["l10n_ru_kkm_vat_code"])
+        # Units and taxes change seldom: their codes are cached (uom.uom, account.tax).
 
     @api.model
     def _item_name(self, line):
@@ -112,6 +111,11 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         name = self._item_name(line)
         product = line.product_id.product_tmpl_id
         default_object = "service" if line.product_id.type == "service" else "commodity"
+        measure, unit = (
+            self.env["uom.uom"]._l10n_ru_kkm_unit_of(line.product_uom_id.id)
+            if line.product_uom_id
+            else (rd.MEASURE_PIECE, "")
+        )
         return allocation.SourceLine(
             name=name,
             quantity=self._quantity(line.quantity),
@@ -119,10 +123,8 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             vat=vat,
             payment_method=product.l10n_ru_kkm_payment_method or "full_payment",
             payment_object=product.l10n_ru_kkm_payment_object or default_object,
-            measure=line.product_uom_id._l10n_ru_kkm_measure_code()
-            if line.product_uom_id
-            else rd.MEASURE_PIECE,
-            measurement_unit=(line.product_uom_id.name or "")[:16],
+            measure=measure,
+            measurement_unit=unit,
             marked=product.l10n_ru_kkm_marked,
             mark_codes=line._l10n_ru_kkm_mark_code_list() if product.l10n_ru_kkm_marked else (),
             agent=self._agent(product),

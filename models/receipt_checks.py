@@ -141,7 +141,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         taxes = line.tax_ids
         if not taxes:
             return "none", None
-        codes = {tax.l10n_ru_kkm_vat_code for tax in taxes}
+        codes = {self.env["account.tax"]._l10n_ru_kkm_vat_code_of(tax.id) for tax in taxes}
         if len(taxes) != 1 or not all(codes):
             return "none", self.env._(
                 'Line "%(line)s" of %(move)s: set the fiscal VAT code on tax %(taxes)s '

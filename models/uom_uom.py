@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 # FFD 1.2 measure codes (tag 2108), ATOL v5 "measure".
 MEASURES = [
@@ -62,6 +62,18 @@ class UomUom(models.Model):
             uom = self.env.ref(xmlid, raise_if_not_found=False)
             if uom and not uom.l10n_ru_kkm_measure:
                 uom.l10n_ru_kkm_measure = code
+
+    @api.model
+    @tools.ormcache("uom_id", "self.env.lang")
+    def _l10n_ru_kkm_unit_of(self, uom_id):
+        """(FFD 1.2 measure code, FFD 1.05 unit name) of a unit, cached: every receipt reads them."""
+        uom = self.browse(uom_id).sudo()
+        return uom._l10n_ru_kkm_measure_code(), (uom.name or "")[:16]
+
+    def write(self, vals):
+        if {"name", "l10n_ru_kkm_measure"} & set(vals):
+            self.env.registry.clear_cache()
+        return super().write(vals)
 
     def _l10n_ru_kkm_measure_code(self):
         self.ensure_one()

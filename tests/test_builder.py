@@ -156,6 +156,19 @@ class TestBuilder(KkmTestCommon):
         self.assertNotIn("measurement_unit", items[0])
         self.assertIs(body["internet"], True)
 
+    def test_a_changed_tax_or_unit_code_reaches_the_next_receipt(self):
+        # Both codes are cached for the posting's speed; a change must not leave them stale.
+        self.company.l10n_ru_kkm_vendor = "atol_v5"
+        kg = self.env.ref("uom.product_uom_kgm")
+        first = self._items(self._invoice([self._line(100.0, product_uom_id=kg.id)]))[0][0]
+        self.assertEqual((first["vat"]["type"], first["measure"]), ("vat20", 11))
+        self.vat20.l10n_ru_kkm_vat_code = "vat10"
+        second = self._items(self._invoice([self._line(100.0, product_uom_id=kg.id)]))[0][0]
+        self.assertEqual((second["vat"]["type"], second["measure"]), ("vat10", 11))
+        kg.l10n_ru_kkm_measure = "10"
+        third = self._items(self._invoice([self._line(100.0, product_uom_id=kg.id)]))[0][0]
+        self.assertEqual((third["vat"]["type"], third["measure"]), ("vat10", 10))
+
     def test_marked_goods_are_reported_as_such_in_ffd_1_2(self):
         self.company.l10n_ru_kkm_vendor = "atol_v5"
         marked = self.env["product.product"].create({"name": "Кроссовки", "l10n_ru_kkm_marked": True})
