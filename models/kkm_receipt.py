@@ -36,6 +36,7 @@ PAYMENT_STAGES = [
     ("full", "Full payment"),
     ("credit", "Transfer on credit"),
     ("credit_payment", "Payment of credit"),
+    ("prepayment", "Advance payment"),
 ]
 # Basis of a correction receipt (tag 1173).
 CORRECTION_TYPES = [("self", "On our own initiative"), ("instruction", "By order of the tax office")]
@@ -220,19 +221,24 @@ class L10nRuKkmReceipt(models.Model):
             operation = "sell" if move.move_type == "out_invoice" else "sell_refund"
             if move.l10n_ru_kkm_receipt_ids.filtered(lambda r, op=operation: r.operation == op):
                 continue
-            values_list.append(
-                {
-                    "company_id": move.company_id.id,
-                    "move_id": move.id,
-                    "operation": operation,
-                    "payment_stage": self._l10n_ru_kkm_payment_stage(move, operation),
-                    "vendor": move.company_id.l10n_ru_kkm_vendor,
-                    "group_code": move.company_id.l10n_ru_kkm_atol_group_code,
-                    "external_id": self._new_external_id(),
-                    "amount_total": move.amount_total,
-                }
-            )
+            stage = self._l10n_ru_kkm_payment_stage(move, operation)
+            values_list.append(self._l10n_ru_kkm_values(move, operation, payment_stage=stage))
         return self._l10n_ru_kkm_create_prepared(values_list)
+
+    @api.model
+    def _l10n_ru_kkm_values(self, move, operation, **values):
+        """A new receipt of ``move``, for the company's current service, with a fresh id."""
+        company = move.company_id
+        return {
+            "company_id": company.id,
+            "move_id": move.id,
+            "operation": operation,
+            "vendor": company.l10n_ru_kkm_vendor,
+            "group_code": company.l10n_ru_kkm_atol_group_code,
+            "external_id": self._new_external_id(),
+            "amount_total": move.amount_total,
+            **values,
+        }
 
     @api.model
     def _l10n_ru_kkm_payment_stage(self, move, operation):

@@ -53,18 +53,17 @@ class L10nRuKkmReceipt(models.Model):
     def _l10n_ru_kkm_resell(self):
         """Create and queue the refund of each registered sale; the new sale follows it."""
         self._l10n_ru_kkm_check_resellable()
+        # The refund repeats the registered sale: same service, group and amount.
         refunds = self._l10n_ru_kkm_create_prepared(
             [
-                {
-                    "company_id": receipt.company_id.id,
-                    "move_id": receipt.move_id.id,
-                    "operation": "sell_refund",
-                    "vendor": receipt.vendor,
-                    "group_code": receipt.group_code,
-                    "external_id": self._new_external_id(),
-                    "origin_receipt_id": receipt.id,
-                    "amount_total": receipt.amount_total,
-                }
+                self._l10n_ru_kkm_values(
+                    receipt.move_id,
+                    "sell_refund",
+                    vendor=receipt.vendor,
+                    group_code=receipt.group_code,
+                    origin_receipt_id=receipt.id,
+                    amount_total=receipt.amount_total,
+                )
                 for receipt in self
             ]
         )
@@ -102,19 +101,7 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_new_sale(self):
         self.ensure_one()
-        sale = self._l10n_ru_kkm_create_prepared(
-            [
-                {
-                    "company_id": self.company_id.id,
-                    "move_id": self.move_id.id,
-                    "operation": "sell",
-                    "vendor": self.move_id.company_id.l10n_ru_kkm_vendor,
-                    "group_code": self.move_id.company_id.l10n_ru_kkm_atol_group_code,
-                    "external_id": self._new_external_id(),
-                    "amount_total": self.move_id.amount_total,
-                }
-            ]
-        )
+        sale = self._l10n_ru_kkm_create_prepared([self._l10n_ru_kkm_values(self.move_id, "sell")])
         return sale
 
     def action_l10n_ru_kkm_resume_resell(self):

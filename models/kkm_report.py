@@ -46,12 +46,13 @@ class L10nRuKkmReceipt(models.Model):
             "done": len(done),
             "pending": len(pending),
             "failed": len(failed),
-            # Goods handed over (paid or on credit); the later payments of credit apart.
+            # Goods handed over (paid or on credit); advances and payments of credit apart.
             "sold": sum(
-                done.filtered(lambda r: r.operation == "sell" and r.payment_stage != "credit_payment").mapped(
-                    "amount_total"
-                )
+                done.filtered(
+                    lambda r: r.operation == "sell" and r.payment_stage in ("full", "credit")
+                ).mapped("amount_total")
             ),
+            "advances": sum(done.filtered(lambda r: r.payment_stage == "prepayment").mapped("amount_total")),
             "credit_paid": sum(
                 done.filtered(lambda r: r.payment_stage == "credit_payment").mapped("amount_total")
             ),

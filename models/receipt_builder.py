@@ -63,7 +63,12 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                 )
             ) from error
         self._check_items(move, items)
-        total = _decimal(move.amount_total)
+        return self._receipt(receipt, items, _decimal(move.amount_total))
+
+    @api.model
+    def _receipt(self, receipt, items, total):
+        """The neutral receipt of ``receipt`` with these items, paid electronically."""
+        move, company = receipt.move_id, receipt.company_id
         return rd.Receipt(
             operation=receipt.operation,
             external_id=receipt.external_id,

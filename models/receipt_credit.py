@@ -48,16 +48,7 @@ class L10nRuKkmReceipt(models.Model):
             if credit.move_id.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.payment_stage == "credit_payment"):
                 continue
             values_list.append(
-                {
-                    "company_id": credit.company_id.id,
-                    "move_id": credit.move_id.id,
-                    "operation": "sell",
-                    "payment_stage": "credit_payment",
-                    "vendor": credit.vendor,
-                    "group_code": credit.group_code,
-                    "external_id": self._new_external_id(),
-                    "amount_total": credit.amount_total,
-                }
+                self._l10n_ru_kkm_values(credit.move_id, "sell", payment_stage="credit_payment")
             )
         payments = self._l10n_ru_kkm_create_prepared(values_list)
         payments._l10n_ru_kkm_dispatch()

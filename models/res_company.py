@@ -151,6 +151,13 @@ class ResCompany(models.Model):
         "credit, when the invoice is paid. Off: the receipt at confirmation registers the full "
         "payment. ATOL only.",
     )
+    l10n_ru_kkm_prepayment = fields.Boolean(
+        string="Receipts for advance payments",
+        help="A customer payment received before its invoice is registered at once as an advance "
+        "(tag 1214, goods not known yet; VAT at the calculated rate of the default sales tax). "
+        "When the invoice is paid with it, the invoice's receipt offsets the advance (payment "
+        "type 2). Needs receipts registered when the invoice is paid. ATOL only.",
+    )
     l10n_ru_kkm_async = fields.Boolean(
         string="Send in the background",
         default=True,

@@ -23,6 +23,7 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_cashier_inn = fields.Char(related="company_id.l10n_ru_kkm_cashier_inn", readonly=False)
     l10n_ru_kkm_trigger = fields.Selection(related="company_id.l10n_ru_kkm_trigger", readonly=False)
     l10n_ru_kkm_credit = fields.Boolean(related="company_id.l10n_ru_kkm_credit", readonly=False)
+    l10n_ru_kkm_prepayment = fields.Boolean(related="company_id.l10n_ru_kkm_prepayment", readonly=False)
     l10n_ru_kkm_async = fields.Boolean(related="company_id.l10n_ru_kkm_async", readonly=False)
     l10n_ru_kkm_retry_intervals = fields.Char(
         related="company_id.l10n_ru_kkm_retry_intervals", readonly=False

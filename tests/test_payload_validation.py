@@ -120,9 +120,17 @@ def receipts(draw):
         cashier=draw(st.sampled_from(("", "Иванова А. А."))),
         cashier_inn=draw(st.sampled_from(("", "500100732259"))),
     )
-    stage = draw(st.sampled_from(("full", "full", "credit", "credit_payment")))
+    stage = draw(st.sampled_from(("full", "full", "credit", "credit_payment", "advance_offset")))
     if stage == "credit":
         return rd.on_credit(receipt)
+    if stage == "advance_offset" and total > rd.KOPECK:
+        # Part of the total paid by an advance registered before (payment type 2).
+        advance = (total * Decimal(draw(st.integers(1, 100))) / 100).quantize(rd.KOPECK)
+        rest = total - advance
+        payments = (rd.Payment(rd.PAYMENT_ADVANCE, advance),) + (
+            (rd.Payment(rd.PAYMENT_ELECTRONIC, rest),) if rest else ()
+        )
+        return rd.Receipt(**{**receipt.__dict__, "payments": payments})
     if stage == "credit_payment":
         return rd.credit_payment(receipt, lambda name: f"Оплата кредита за {name}")
     return receipt

@@ -75,20 +75,17 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
     def action_register(self):
         self.ensure_one()
         self._check()
-        receipt = self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_prepared(
+        receipts = self.env["l10n_ru_kkm.receipt"]
+        receipt = receipts._l10n_ru_kkm_create_prepared(
             [
-                {
-                    "company_id": self.move_id.company_id.id,
-                    "move_id": self.move_id.id,
-                    "operation": self.operation,
-                    "vendor": self.vendor,
-                    "group_code": self.move_id.company_id.l10n_ru_kkm_atol_group_code,
-                    "external_id": self.env["l10n_ru_kkm.receipt"]._new_external_id(),
-                    "amount_total": self.move_id.amount_total,
-                    "correction_type": self.correction_type,
-                    "correction_base_date": self.base_date,
-                    "correction_base_number": self.base_number,
-                }
+                receipts._l10n_ru_kkm_values(
+                    self.move_id,
+                    self.operation,
+                    vendor=self.vendor,
+                    correction_type=self.correction_type,
+                    correction_base_date=self.base_date,
+                    correction_base_number=self.base_number,
+                )
             ]
         )
         if receipt.state == "error":
