@@ -88,7 +88,12 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         if receipt.payment_stage == "prepayment":
             return self._build_advance(receipt)
         data = super()._build(receipt)
-        if receipt.operation != "sell" or receipt.payment_stage != "full":
+        # Nothing paid yet (e.g. at confirmation), nothing to offset: the look-up costs a query.
+        if (
+            receipt.operation != "sell"
+            or receipt.payment_stage != "full"
+            or receipt.move_id.payment_state == "not_paid"
+        ):
             return data
         advance = min(self._advance_offset(receipt.move_id), data.total)
         if not advance:
