@@ -32,6 +32,8 @@ class AccountPayment(models.Model):
 
     def action_post(self):
         result = super().action_post()
+        if self.env.context.get("active_model") in ("account.move", "account.move.line"):
+            return result  # registered from invoices or journal items: it pays them
         advances = self.filtered(
             lambda p: (
                 p.payment_type == "inbound"
@@ -44,7 +46,9 @@ class AccountPayment(models.Model):
         )
         if advances:
             # Paying an invoice posts the payment, then matches it: only what is still unmatched
-            # when the transaction ends is an advance.
+            # when the transaction ends is an advance. (A savepoint taken in between would run
+            # this early: the payment would get an advance receipt that its invoice's receipt
+            # then offsets, two coherent receipts instead of one.)
             payment_ids, env = advances.ids, self.env
             self.env.cr.precommit.add(
                 lambda: env["account.payment"].browse(payment_ids)._l10n_ru_kkm_register_advance()

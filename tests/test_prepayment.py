@@ -86,6 +86,28 @@ class TestAdvancePayments(KkmTestCommon):
         receipt = move.l10n_ru_kkm_receipt_ids
         self.assertEqual(receipt.request_payload["receipt"]["payments"], [{"type": 1, "sum": 1000.0}])
 
+    def test_a_payment_matched_before_the_commit_is_not_an_advance(self):
+        move = self._invoice(500.0)
+        payment = self.env["account.payment"].create(
+            {
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": self.partner_a.id,
+                "amount": 500.0,
+                "journal_id": self.company_data["default_journal_bank"].id,
+            }
+        )
+        payment.action_post()
+        receivable = payment.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        move.js_assign_outstanding_line(receivable.id)
+        self._commit()
+        self.assertFalse(payment.move_id.l10n_ru_kkm_receipt_ids)
+        self.assertEqual(
+            move.l10n_ru_kkm_receipt_ids.request_payload["receipt"]["payments"], [{"type": 1, "sum": 500.0}]
+        )
+
     def test_the_invoice_paid_with_an_advance_offsets_it(self):
         advance = self._receive(300.0)
         move = self._invoice(1000.0)
