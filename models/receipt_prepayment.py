@@ -14,7 +14,7 @@ from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..vendors import receipt as rd
-from .receipt_checks import VAT_RATE_CHANGE
+from .receipt_checks import RATES_AFTER_CHANGE, RATES_BEFORE_CHANGE, VAT_RATE_CHANGE
 
 # The calculated rate of an advance for each VAT code (tag 1199); 20 and 22 % follow the date.
 CALCULATED_RATES = {
@@ -165,6 +165,6 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         code = tax and self.env["account.tax"]._l10n_ru_kkm_vat_code_of(tax.id)
         if not code:
             return False
-        if code in ("vat20", "vat22", "vat120", "vat122"):
+        if code in RATES_BEFORE_CHANGE | RATES_AFTER_CHANGE:
             return CALCULATED_STANDARD_RATE[received >= VAT_RATE_CHANGE]
         return CALCULATED_RATES.get(code, code)

@@ -396,16 +396,6 @@ class AtolV5Client(AtolV4Client):
 
     api_version = "v5"
 
-    PAYMENT_OBJECT_CODES = {
-        "commodity": 1,
-        "excise": 2,
-        "job": 3,
-        "service": 4,
-        "payment": 10,
-        "agent_commission": 11,
-        "another": 13,
-    }
-
     def build_payload(self, receipt):
         body = super().build_payload(receipt)
         document = body["correction"] if receipt.correction else body["receipt"]
@@ -441,7 +431,7 @@ class AtolV5Client(AtolV4Client):
     def _item(self, item):
         values = super()._item(item)
         values.pop("measurement_unit", None)
-        values["payment_object"] = rd.ffd12_payment_object(item, self.PAYMENT_OBJECT_CODES)
+        values["payment_object"] = rd.ffd12_payment_object(item)
         values["measure"] = item.measure
         if values.pop("nomenclature_code", None):
             # FFD 1.2 (tag 1163): the whole code, separators included, in base64; a marked

@@ -100,16 +100,7 @@ PAY_ATTRIBUTES = {
 }
 CREDIT_PAYMENT = 7
 
-# Tag 1212 (official SDK Line.php; FFD values, the same as ATOL v5's integer codes).
-LINE_ATTRIBUTES = {
-    "commodity": 1,
-    "excise": 2,
-    "job": 3,
-    "service": 4,
-    "payment": 10,
-    "agent_commission": 11,
-    "another": 13,
-}
+# Tag 1212 (official SDK Line.php): the FFD values, rd.FFD12_PAYMENT_OBJECTS.
 
 # Payment types of the neutral receipt -> Complex money fields (ST32 §2.4).
 PAYMENT_FIELDS = {
@@ -448,9 +439,7 @@ class CheckonlineClient:
                     )
                 )
             line_attribute = (
-                rd.ffd12_payment_object(item, LINE_ATTRIBUTES)
-                if item.payment_object in LINE_ATTRIBUTES
-                else None
+                rd.ffd12_payment_object(item) if item.payment_object in rd.FFD12_PAYMENT_OBJECTS else None
             )
             if line_attribute is None:
                 problems.append(

@@ -76,12 +76,25 @@ AGENT_TYPES = ("attorney", "commission_agent", "another")
 FOREIGN_SUPPLIER_INN = "000000000000"
 
 
-def ffd12_payment_object(item, codes):
-    """The FFD 1.2 integer payment object of an item, from ``codes`` for unmarked goods."""
+# FFD 1.2 integer payment objects (tag 1212) of unmarked items: ATOL v5's payment_object and
+# Checkonline's LineAttribute alike.
+FFD12_PAYMENT_OBJECTS = {
+    "commodity": 1,
+    "excise": 2,
+    "job": 3,
+    "service": 4,
+    "payment": 10,
+    "agent_commission": 11,
+    "another": 13,
+}
+
+
+def ffd12_payment_object(item):
+    """The FFD 1.2 integer payment object of an item (tag 1212), marked goods included."""
     if item.marked and item.payment_object in MARKED_WITHOUT_CODE:
         table = MARKED_WITH_CODE if item.mark_code else MARKED_WITHOUT_CODE
         return table[item.payment_object]
-    return codes[item.payment_object]
+    return FFD12_PAYMENT_OBJECTS[item.payment_object]
 
 
 def vat_totals(items):
