@@ -1,9 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .kkm_receipt import STATES
+from .kkm_receipt import FISCAL_MOVE_TYPES, PAID_STATES, STATES
 
-FISCAL_MOVE_TYPES = ("out_invoice", "out_refund")
+USER = "l10n_ru_kkm.group_kkm_user"
 
 
 class AccountMove(models.Model):
@@ -37,22 +37,21 @@ class AccountMove(models.Model):
     @api.depends("l10n_ru_kkm_failed", "l10n_ru_kkm_receipt_ids.error_message")
     def _compute_l10n_ru_kkm_problem(self):
         for move in self:
-            failing = move.l10n_ru_kkm_receipt_ids.filtered(
-                lambda r: (
-                    r.state == "error" or (r.state != "done" and (r.retries_exhausted or r.needs_attention))
-                )
-            )
+            failing = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r._l10n_ru_kkm_is_failing())
             move.l10n_ru_kkm_problem = "\n".join(r._l10n_ru_kkm_problem_text() for r in failing) or False
 
-    @api.depends("state", "move_type", "company_id", "l10n_ru_kkm_receipt_ids.state")
+    @api.depends("state", "move_type", "company_id", "payment_state", "l10n_ru_kkm_receipt_ids.state")
     def _compute_l10n_ru_kkm_show_send(self):
+        receipts = self.env["l10n_ru_kkm.receipt"]
         for move in self:
-            receipts = move.l10n_ru_kkm_receipt_ids
+            live = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state != "cancelled")
             move.l10n_ru_kkm_show_send = (
-                move.state == "posted"
-                and move.move_type in FISCAL_MOVE_TYPES
+                move.move_type in FISCAL_MOVE_TYPES
                 and move.company_id.l10n_ru_kkm_enabled
-                and (not receipts or any(r.state in ("to_send", "unknown") for r in receipts))
+                and not receipts._l10n_ru_kkm_refusal(move)
+                and (
+                    not live or any(r.state in ("to_send", "unknown") and not r.needs_decision for r in live)
+                )
             )
 
     @api.depends(
@@ -64,10 +63,7 @@ class AccountMove(models.Model):
         for move in self:
             receipts = move.l10n_ru_kkm_receipt_ids
             move.l10n_ru_kkm_state = receipts.sorted("id")[-1:].state or False
-            move.l10n_ru_kkm_failed = any(
-                r.state == "error" or (r.state != "done" and (r.retries_exhausted or r.needs_attention))
-                for r in receipts
-            )
+            move.l10n_ru_kkm_failed = any(r._l10n_ru_kkm_is_failing() for r in receipts)
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
@@ -80,13 +76,20 @@ class AccountMove(models.Model):
         return result
 
     def _l10n_ru_kkm_fiscalize(self, trigger):
-        """Create and start the receipts of the moves whose company registers them at ``trigger``."""
+        """Create and start the receipts of the moves whose company registers them at ``trigger``.
+
+        The receipt model's gate decides; an invoice confirmed again after a reset, already paid,
+        is registered at confirmation even when its company waits for payments (Odoo does not
+        call the payment hook again).
+        """
         moves = self.filtered(
             lambda m: (
-                m.state == "posted"
-                and m.move_type in FISCAL_MOVE_TYPES
+                m.move_type in FISCAL_MOVE_TYPES
                 and m.company_id.l10n_ru_kkm_enabled
-                and m.company_id.l10n_ru_kkm_trigger == trigger
+                and (
+                    m.company_id.l10n_ru_kkm_trigger == trigger
+                    or (trigger == "post" and m.payment_state in PAID_STATES)
+                )
             )
         )
         if moves:
@@ -102,47 +105,70 @@ class AccountMove(models.Model):
         return result
 
     def _l10n_ru_kkm_registered_receipts(self):
-        return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("sent", "unknown", "done"))
+        """Receipts the service holds or may hold (design.md §4.8): they block a reset."""
+        return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: not r._l10n_ru_kkm_never_reached())
 
     def button_draft(self):
+        # Cancel (button_cancel) resets posted moves through here as well.
+        self._l10n_ru_kkm_release_receipts()
+        return super().button_draft()
+
+    def _l10n_ru_kkm_release_receipts(self):
+        """Refuse the reset while a receipt is or may be registered, or is being sent right now;
+        otherwise cancel the receipts, so that confirming again builds a new request from the
+        new data (design.md §4.8)."""
+        receipts = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state != "cancelled").sudo()
+        if not receipts:
+            return
+        locked = receipts.try_lock_for_update(allow_referencing=True)
         for move in self:
-            if move._l10n_ru_kkm_registered_receipts():
+            mine = receipts.filtered(lambda r, m=move: r.move_id == m)
+            if mine - locked:
                 raise UserError(
                     self.env._(
-                        "Invoice %(move)s has a fiscal receipt registered with the tax office: it cannot "
-                        "be reset to draft. Issue a credit note instead.",
+                        "A fiscal receipt of %(move)s is being sent to the service right now: try again in "
+                        "a minute.",
                         move=move.display_name,
                     )
                 )
-        return super().button_draft()
+            if move._l10n_ru_kkm_registered_receipts():
+                raise UserError(
+                    self.env._(
+                        "Invoice %(move)s has a fiscal receipt registered (or possibly registered) with the "
+                        "tax office: it cannot be reset to draft. Issue a credit note instead.",
+                        move=move.display_name,
+                    )
+                )
+        receipts._l10n_ru_kkm_cancel()
 
     def action_l10n_ru_kkm_send(self):
         """Create the missing receipts (e.g. before fiscalization was enabled) or send now."""
         self.ensure_one()
-        if not self.company_id.l10n_ru_kkm_enabled:
-            raise UserError(
-                self.env._("Fiscal receipts are not enabled for %(company)s.", company=self.company_id.name)
-            )
-        receipts = self._l10n_ru_kkm_create_missing_receipts()
-        receipts._l10n_ru_kkm_enqueue()
-        waiting = (
-            self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("to_send", "unknown")) - receipts
+        receipts = self.env["l10n_ru_kkm.receipt"]
+        receipts._l10n_ru_kkm_check_rights(USER)
+        waiting = self.l10n_ru_kkm_receipt_ids.filtered(
+            lambda r: r.state in ("to_send", "unknown") and not r.needs_decision
         )
+        refusal = receipts._l10n_ru_kkm_refusal(self) if not waiting else ""
+        if refusal or self.state != "posted":
+            raise UserError(refusal or receipts._l10n_ru_kkm_refusal(self))
+        created = self._l10n_ru_kkm_create_missing_receipts()
+        created._l10n_ru_kkm_enqueue()
         if waiting:
             waiting.action_l10n_ru_kkm_send_now()
         failed = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state == "error")
-        if failed and not (receipts | waiting):
+        if failed and not (created | waiting):
             raise UserError("\n".join(failed.mapped("error_message")))
-        return self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_notify(
-            self.env._("The fiscal receipt is queued for sending.")
-        )
+        return receipts._l10n_ru_kkm_notify(self.env._("The fiscal receipt is queued for sending."))
 
     def _l10n_ru_kkm_create_missing_receipts(self):
         return self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_create_for_moves(self)
 
     def action_l10n_ru_kkm_check_status(self):
+        self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_check_rights(USER)
         pending = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("sent", "unknown"))
         return pending.action_l10n_ru_kkm_check_status()
 
     def action_l10n_ru_kkm_resend(self):
+        self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_check_rights(USER)
         return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state == "error").action_l10n_ru_kkm_resend()

@@ -69,6 +69,10 @@ class L10nRuKkmCli(models.AbstractModel):
     @api.model
     def _cli_send(self, invoice):
         move = self._invoice(invoice)
+        waiting = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state in ("to_send", "unknown"))
+        refusal = self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_refusal(move)
+        if refusal and (not waiting or move.state != "posted"):
+            return FAILED, refusal
         receipt_ids = self._in_transaction(
             "account.move",
             move.ids,

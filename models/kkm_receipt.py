@@ -1,7 +1,9 @@
 import uuid
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+from ..vendors import safe
 
 # Receipt states (design.md §3). One method, _l10n_ru_kkm_set_state, performs every move:
 #
@@ -15,21 +17,29 @@ from odoo.exceptions import UserError
 # unknown ──still no answer────────────────────────► unknown (retry later, same external_id)
 # to_send ──permanent failure (validation, auth, config)──► error (+ activity, banner)
 # sent    ──report: fail────────────────────────────► error
+# sent    ──report: not the document we sent─────────► unknown (needs a manager's decision)
 # error   ──resend──────────────────────────────────► to_send (new external_id only if the vendor
 #                                                     recorded a failed document under the old one)
+# to_send ──invoice reset or cancelled, request certainly never reached the service──► cancelled
+# error   ──invoice reset or cancelled (the service registered nothing)──────────────► cancelled
+#
+# Whatever the service may hold stays visible: ``error`` means it registered nothing under the
+# receipt's id, ``unknown`` that it may have (design.md §4.8).
 STATES = [
     ("to_send", "To send"),
     ("sent", "Sent"),
     ("unknown", "Outcome unknown"),
     ("done", "Done"),
     ("error", "Error"),
+    ("cancelled", "Cancelled"),
 ]
 TRANSITIONS = {
-    "to_send": {"sent", "done", "to_send", "unknown", "error"},
+    "to_send": {"sent", "done", "to_send", "unknown", "error", "cancelled"},
     "unknown": {"sent", "done", "to_send", "unknown", "error"},
-    "sent": {"done", "error"},
-    "error": {"to_send"},
+    "sent": {"done", "error", "unknown"},
+    "error": {"to_send", "cancelled"},
     "done": set(),
+    "cancelled": set(),
 }
 # What a sale receipt settles (tag 1214): everything at once, or a transfer on credit then its payment.
 PAYMENT_STAGES = [
@@ -40,8 +50,9 @@ PAYMENT_STAGES = [
 ]
 # Basis of a correction receipt (tag 1173).
 CORRECTION_TYPES = [("self", "On our own initiative"), ("instruction", "By order of the tax office")]
-# States in which a receipt is still open for its invoice (at most one per operation).
-OPEN_STATES = ("to_send", "sent", "unknown", "error")
+# Invoice states the trigger "when paid" waits for.
+PAID_STATES = ("paid", "in_payment")
+FISCAL_MOVE_TYPES = ("out_invoice", "out_refund")
 
 FISCAL_FIELDS = (
     "fn_number",
@@ -160,7 +171,19 @@ class L10nRuKkmReceipt(models.Model):
     needs_attention = fields.Boolean(
         readonly=True,
         copy=False,
-        help="The service has not given the result after the maximum status requests.",
+        help="Something needs a look: the service has not given the result after the maximum status "
+        "requests, its answer could not be read, or an attempt was interrupted.",
+    )
+    needs_decision = fields.Boolean(
+        string="Decision needed",
+        readonly=True,
+        copy=False,
+        help="The service may hold a registered document under this receipt's ID that cannot be taken "
+        "as this receipt. Nothing is sent until a fiscal administrator has checked the service's "
+        "account and decided.",
+    )
+    problem_text = fields.Text(
+        string="Problem", compute="_compute_problem_text", help="What needs someone, and how to fix it."
     )
     attempt_ids = fields.One2many(
         "l10n_ru_kkm.receipt.attempt", "receipt_id", string="Attempts", readonly=True
@@ -185,9 +208,30 @@ class L10nRuKkmReceipt(models.Model):
                 label = f"{label} ({stages[receipt.payment_stage].lower()})"
             receipt.name = f"{label} {receipt.move_id.name or ''}".strip()
 
+    @api.depends("state", "error_message", "needs_attention", "needs_decision", "retries_exhausted")
+    def _compute_problem_text(self):
+        for receipt in self:
+            failing = receipt.state == "error" or receipt.needs_attention or receipt.needs_decision
+            receipt.problem_text = failing and receipt._l10n_ru_kkm_problem_text()
+
     @api.model
     def _new_external_id(self):
         return uuid.uuid4().hex
+
+    @api.model
+    def _l10n_ru_kkm_strip_secrets(self):
+        """Remove the secrets that requests frozen before 19.0.1.1.0 hold (see migrations/)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE l10n_ru_kkm_receipt
+               SET request_payload = request_payload - 'Password' - 'service'
+             WHERE request_payload ? 'Password' OR request_payload ? 'service'
+            """
+        )
+        count = self.env.cr.rowcount
+        self.invalidate_model(["request_payload"])
+        return count
 
     # -- state machine ---------------------------------------------------------------
 
@@ -204,22 +248,125 @@ class L10nRuKkmReceipt(models.Model):
                     )
                 )
         # Users only read receipts; their state is the module's business (design.md §9).
-        self.sudo().write(dict(values, state=new_state))
+        self.sudo().write(dict(_storable_values(values), state=new_state))
         if new_state == "done":
             self._l10n_ru_kkm_on_done()
 
     def _l10n_ru_kkm_on_done(self):
         """Side effects of a registration (extended by the resell)."""
 
+    def _l10n_ru_kkm_cancel(self):
+        """Cancel receipts that the service certainly never registered, with their document's
+        reset; kept, with their history, for the record (design.md §4.8)."""
+        for receipt in self:
+            receipt._l10n_ru_kkm_set_state(
+                "cancelled",
+                needs_attention=False,
+                next_attempt_at=False,
+                retries_exhausted=False,
+            )
+            receipt.message_post(
+                body=self.env._(
+                    "Cancelled with the reset of %(move)s to draft: the service never registered it.",
+                    move=receipt.move_id.display_name,
+                )
+            )
+        # The document may be confirmed again at once: its new receipt needs this one closed.
+        self.flush_recordset(["state"])
+
+    def _l10n_ru_kkm_is_failing(self):
+        """Whether the receipt needs someone: refused, retries used up, or flagged."""
+        self.ensure_one()
+        if self.state == "error":
+            return True
+        return self.state not in ("done", "cancelled") and (self.retries_exhausted or self.needs_attention)
+
+    # -- preparation -----------------------------------------------------------------
+
+    # -- the gate ------------------------------------------------------------------
+
+    @api.model
+    def _l10n_ru_kkm_refusal(self, move, payment_stage="full", mirror=False):
+        """Why ``move`` may not get a receipt, as a translated sentence, or "" when it may.
+
+        The one gate of every way a receipt is created or sent (posting, payment, buttons,
+        wizards, command line, RPC; design.md §5): the move is posted, it is a customer
+        invoice or credit note (a customer payment for an advance), its company registers
+        receipts, and its trigger is reached. A ``mirror`` (the refund that re-issues a
+        registered sale) repeats what was registered, whatever the trigger says now.
+        """
+        company = move.company_id
+        if not company.l10n_ru_kkm_enabled:
+            return self.env._(
+                "Fiscal receipts are not enabled for %(company)s: enable them in Settings › Invoicing › "
+                "Fiscalization (54-FZ).",
+                company=company.name,
+            )
+        if move.state != "posted":
+            return self.env._(
+                "%(move)s is not posted: only confirmed documents are registered with the tax office.",
+                move=move.display_name,
+            )
+        if payment_stage == "prepayment":
+            payment = move.origin_payment_id
+            if payment.payment_type != "inbound" or payment.partner_type != "customer":
+                return self.env._("%(move)s is not a customer payment.", move=move.display_name)
+            return ""
+        if move.move_type not in FISCAL_MOVE_TYPES:
+            return self.env._(
+                "%(move)s is not a customer invoice or credit note: no fiscal receipt is registered for it.",
+                move=move.display_name,
+            )
+        origin = move.reversed_entry_id
+        if (
+            origin
+            and not mirror
+            and not origin.l10n_ru_kkm_receipt_ids.filtered(
+                lambda r: r.operation == "sell" and r.state != "cancelled"
+            )
+        ):
+            return self.env._(
+                "%(move)s reverses %(origin)s, whose sale was never registered with the tax office: there "
+                "is nothing to refund.",
+                move=move.display_name,
+                origin=origin.display_name,
+            )
+        if (
+            not mirror
+            and payment_stage == "full"
+            and company.l10n_ru_kkm_trigger == "paid"
+            and move.payment_state not in PAID_STATES
+        ):
+            return self.env._(
+                "%(move)s is not paid yet: %(company)s registers receipts when invoices are paid.",
+                move=move.display_name,
+                company=company.name,
+            )
+        return ""
+
+    @api.model
+    def _l10n_ru_kkm_check_rights(self, group):
+        """Buttons are hidden from users without ``group``; RPC callers meet this check."""
+        if self.env.su or self.env.user.has_group(group):
+            return
+        raise AccessError(
+            self.env._(
+                "You are not allowed to do this with fiscal receipts: it needs the group %(group)s.",
+                group=self.env.ref(group).sudo().full_name,
+            )
+        )
+
     # -- preparation -----------------------------------------------------------------
 
     @api.model
     def _l10n_ru_kkm_create_for_moves(self, moves):
-        """Create the receipts of freshly posted invoices; nothing is sent here."""
+        """Create the receipts of invoices that passed the gate; nothing is sent here."""
         values_list = []
         for move in moves:
             operation = "sell" if move.move_type == "out_invoice" else "sell_refund"
-            if move.l10n_ru_kkm_receipt_ids.filtered(lambda r, op=operation: r.operation == op):
+            if move.l10n_ru_kkm_receipt_ids.filtered(
+                lambda r, op=operation: r.operation == op and r.state != "cancelled"
+            ):
                 continue
             stage = self._l10n_ru_kkm_payment_stage(move, operation)
             values_list.append(self._l10n_ru_kkm_values(move, operation, payment_stage=stage))
@@ -250,8 +397,18 @@ class L10nRuKkmReceipt(models.Model):
         """Create receipts with their request already frozen in the row (one INSERT each).
 
         A request that cannot be built leaves its receipt in error, visibly, with the reason.
+        A receipt the gate refuses is not created, whoever asks (callers that talk to a
+        person ask the gate first, to say why).
         """
         receipts = self.sudo()
+        moves = self.env["account.move"].browse([values["move_id"] for values in values_list])
+        values_list = [
+            values
+            for values, move in zip(values_list, moves, strict=True)
+            if not self._l10n_ru_kkm_refusal(
+                move, values.get("payment_stage", "full"), mirror=bool(values.get("origin_receipt_id"))
+            )
+        ]
         values_list = [
             dict(values, **receipts.new(values)._l10n_ru_kkm_request_values()) for values in values_list
         ]
@@ -295,3 +452,15 @@ class L10nRuKkmReceipt(models.Model):
         data = self.env["l10n_ru_kkm.receipt.builder"]._build(self)
         with self._l10n_ru_kkm_client(credentials=False) as client:
             return client.build_payload(data)
+
+
+def _storable_values(values):
+    """Field values with every text and JSON coming from a vendor made safe to store."""
+    cleaned = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = safe.text(value)
+        elif name in ("response_payload", "request_payload") and value:
+            value = safe.storable(value)
+        cleaned[name] = value
+    return cleaned

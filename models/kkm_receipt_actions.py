@@ -3,7 +3,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .kkm_receipt_queue import CHANNEL
+USER = "l10n_ru_kkm.group_kkm_user"
+MANAGER = "l10n_ru_kkm.group_kkm_manager"
 
 
 class L10nRuKkmReceipt(models.Model):
@@ -17,20 +18,21 @@ class L10nRuKkmReceipt(models.Model):
 
     def action_l10n_ru_kkm_send_now(self):
         """Queue an immediate attempt for receipts waiting for their next retry."""
-        waiting = self.filtered(lambda r: r.state in ("to_send", "unknown"))
+        self._l10n_ru_kkm_check_rights(USER)
+        waiting = self.filtered(lambda r: r.state in ("to_send", "unknown") and not r.needs_decision)
         for receipt in waiting:
-            # No identity key: a pending retry may already exist; the row lock and the state
-            # check make the extra job harmless (it finds the receipt sent and does nothing).
-            receipt.sudo().with_delay(
-                channel=CHANNEL,
-                description=self.env._("Send fiscal receipt %(name)s", name=receipt.display_name),
-            )._l10n_ru_kkm_job_send()
+            refusal = receipt._l10n_ru_kkm_send_refusal()
+            if refusal:
+                raise UserError(refusal)
+        # A receipt keeps its single pending job, brought forward.
+        waiting.sudo()._l10n_ru_kkm_enqueue(now=True)
         return self._l10n_ru_kkm_notify(
             self.env._("%(count)s receipt(s) queued for sending.", count=len(waiting))
         )
 
     def action_l10n_ru_kkm_check_status(self):
         """Ask the service now (read-only at the vendor, so safe inside this request)."""
+        self._l10n_ru_kkm_check_rights(USER)
         self._l10n_ru_kkm_fetch_report()
         return self._l10n_ru_kkm_notify(
             self.env._(
@@ -45,6 +47,7 @@ class L10nRuKkmReceipt(models.Model):
         The external ID is kept unless the service holds a failed document under it
         (design.md §4.5); the new request is frozen here and sent by a job after commit.
         """
+        self._l10n_ru_kkm_check_rights(USER)
         failed = self._l10n_ru_kkm_reset_for_resend()
         failed.filtered(lambda r: r.state == "to_send")._l10n_ru_kkm_enqueue()
         return self._l10n_ru_kkm_notify(
@@ -56,6 +59,12 @@ class L10nRuKkmReceipt(models.Model):
         failed = self.filtered(lambda r: r.state == "error")
         if not failed:
             raise UserError(self.env._("Only receipts in error can be resent."))
+        for receipt in failed:
+            refusal = self._l10n_ru_kkm_refusal(
+                receipt.move_id, receipt.payment_stage, mirror=bool(receipt.origin_receipt_id)
+            )
+            if refusal:
+                raise UserError(refusal)
         for receipt in failed:
             values = {
                 "send_attempts": 0,
@@ -72,6 +81,50 @@ class L10nRuKkmReceipt(models.Model):
         if still_failed:
             raise UserError("\n".join(still_failed.mapped("error_message")))
         return failed
+
+    def _l10n_ru_kkm_send_under_new_id(self):
+        """A fiscal administrator checked the service's account and found nothing registered under
+        this receipt's ID: it is sent again under a new one (design.md §4.5)."""
+        self._l10n_ru_kkm_check_rights(MANAGER)
+        for receipt in self:
+            if receipt.state != "unknown" or not receipt.needs_decision:
+                raise UserError(
+                    self.env._(
+                        "Only a receipt waiting for a decision can be sent under a new ID; %(name)s is %(state)s.",
+                        name=receipt.display_name,
+                        state=receipt._l10n_ru_kkm_state_label(),
+                    )
+                )
+            refusal = receipt._l10n_ru_kkm_send_refusal()
+            if refusal:
+                raise UserError(refusal)
+            # Users only read receipts: the note is written for them, in their name.
+            receipt.sudo().message_post(
+                body=self.env._(
+                    "%(user)s confirmed that the service holds no registered receipt under ID %(old)s; "
+                    "the receipt is sent under a new ID.",
+                    user=self.env.user.name,
+                    old=receipt.external_id,
+                ),
+                author_id=self.env.user.partner_id.id,
+            )
+            receipt._l10n_ru_kkm_set_state(
+                "to_send",
+                external_id=self._new_external_id(),
+                vendor_uuid=False,
+                needs_decision=False,
+                needs_attention=False,
+                send_attempts=0,
+                retries_exhausted=False,
+                poll_count=0,
+                error_code=False,
+                error_message=False,
+                error_kind=False,
+            )
+        self._l10n_ru_kkm_prepare()
+        ready = self.filtered(lambda r: r.state == "to_send")
+        ready._l10n_ru_kkm_enqueue()
+        return ready
 
     def _l10n_ru_kkm_state_label(self):
         return dict(self._fields["state"]._description_selection(self.env))[self.state]

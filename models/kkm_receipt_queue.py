@@ -1,10 +1,12 @@
 """When receipts are sent: the job queue, retries with increasing waits, status polling,
 and telling the accountant when something needs them (design.md §8)."""
 
+import json
 import logging
 import time
 from datetime import timedelta
 
+import psycopg2.errors
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -12,6 +14,9 @@ from odoo.modules import module as odoo_module
 from odoo.tools import hmac
 
 from odoo.addons.queue_job.job import identity_exact
+
+from ..vendors import safe
+from ..vendors.errors import UnreadableAnswer
 
 _logger = logging.getLogger(__name__)
 
@@ -36,19 +41,23 @@ class L10nRuKkmReceipt(models.Model):
         """Start sending freshly prepared receipts, in the background or right after commit."""
         to_send = self.filtered(lambda r: r.state == "to_send")
         background = to_send.filtered(lambda r: r.company_id.l10n_ru_kkm_async)
-        # A receipt created in this transaction cannot have a job yet: no identity look-up.
-        background._l10n_ru_kkm_enqueue(first=True)
+        background._l10n_ru_kkm_enqueue()
         (to_send - background)._l10n_ru_kkm_send_after_commit()
 
-    def _l10n_ru_kkm_enqueue(self, eta=None, first=False):
-        """One pending send job per receipt; the job runs once this transaction is committed."""
+    def _l10n_ru_kkm_enqueue(self, eta=None, now=False):
+        """One pending send job per receipt; the job runs once this transaction is committed.
+
+        A receipt that already has a pending job keeps it; ``now`` brings it forward.
+        """
         for receipt in self:
-            receipt.with_delay(
+            job = receipt.with_delay(
                 channel=CHANNEL,
                 eta=eta,
-                identity_key=None if first else identity_exact,
+                identity_key=identity_exact,
                 description=self.env._("Send fiscal receipt %(name)s", name=receipt.display_name),
             )._l10n_ru_kkm_job_send()
+            if now and isinstance(job, models.BaseModel) and job.eta:
+                job.sudo().eta = False
 
     def _l10n_ru_kkm_send_after_commit(self):
         """Synchronous mode: send once the transaction that froze the requests is committed."""
@@ -90,6 +99,8 @@ class L10nRuKkmReceipt(models.Model):
         company = self.company_id
         attempts = self.send_attempts + 1
         values = {"error_message": str(error), "error_code": False}
+        if isinstance(error, UnreadableAnswer):
+            values["needs_attention"] = True
         if attempts >= company.l10n_ru_kkm_max_attempts:
             delay = timedelta(hours=company.l10n_ru_kkm_resume_hours)
             values.update(send_attempts=0, retries_exhausted=True)
@@ -116,6 +127,7 @@ class L10nRuKkmReceipt(models.Model):
             ("state", "in", ("sent", "unknown")),
             ("vendor_uuid", "!=", False),
             ("vendor", "!=", "checkonline"),
+            ("needs_decision", "=", False),
         ]
 
     @api.model
@@ -123,20 +135,20 @@ class L10nRuKkmReceipt(models.Model):
         """Ask the service about accepted receipts, the least recently asked first.
 
         Progress is committed after each receipt; one failing receipt never stops the batch.
-        Receipts to send whose job was lost are queued again first.
+        Receipts whose sending was interrupted, and receipts to send whose job was lost, are
+        taken care of first.
         """
+        self._l10n_ru_kkm_recover_interrupted()
         self._l10n_ru_kkm_requeue_stuck()
         receipts = self.search(
             self._l10n_ru_kkm_pending_domain(), order="last_poll_at asc nulls first, id", limit=batch_size
         )
         last_request = {}
         for done, receipt in enumerate(receipts, start=1):
-            self._l10n_ru_kkm_respect_rate_limit(receipt, last_request)
-            try:
-                with self.env.cr.savepoint():
-                    receipt._l10n_ru_kkm_poll_once()
-            except Exception:
-                _logger.exception("Status request for fiscal receipt %s failed", receipt.id)
+            # A receipt a job is sending is skipped: the job will tell (design.md §4.2).
+            if receipt._l10n_ru_kkm_lock():
+                self._l10n_ru_kkm_respect_rate_limit(receipt, last_request)
+                receipt._l10n_ru_kkm_poll_once()
             if not odoo_module.current_test:
                 time_left = self.env["ir.cron"]._commit_progress(processed=1, remaining=len(receipts) - done)
                 if time_left < 10:
@@ -157,7 +169,7 @@ class L10nRuKkmReceipt(models.Model):
                 ("next_attempt_at", "=", False),
                 ("write_date", "<=", overdue),
             ]
-        ).filtered("request_payload")
+        ).filtered(lambda r: r.request_payload and not r.needs_decision)
         # identity_exact: a receipt whose job is merely late keeps its single pending job.
         stuck._l10n_ru_kkm_enqueue()
         return stuck
@@ -170,10 +182,54 @@ class L10nRuKkmReceipt(models.Model):
             time.sleep(wait)
         last_request[group] = time.monotonic()
 
+    @api.model
+    def _l10n_ru_kkm_recover_interrupted(self):
+        """Receipts to send whose request may have left while the worker that sent it stopped
+        before recording the answer (crash, killed worker): their outcome is unknown, they are
+        flagged and asked about first (design.md §4.8). A receipt a job holds is left to it."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT receipt.id
+              FROM l10n_ru_kkm_receipt receipt
+              JOIN l10n_ru_kkm_receipt_attempt attempt
+                ON attempt.receipt_id = receipt.id
+               AND attempt.action = 'register'
+               AND attempt.may_hold
+               AND attempt.external_id = receipt.external_id
+             WHERE receipt.state = 'to_send'
+            """
+        )
+        interrupted = self.browse([row[0] for row in self.env.cr.fetchall()])
+        for receipt in interrupted:
+            if not receipt._l10n_ru_kkm_lock() or receipt.state != "to_send":
+                continue
+            receipt._l10n_ru_kkm_set_state(
+                "unknown",
+                needs_attention=True,
+                error_message=self.env._(
+                    "Sending was interrupted after the request may have reached the service: the "
+                    "service is asked again under the same ID before anything else."
+                ),
+            )
+            receipt._l10n_ru_kkm_enqueue(now=True)
+        return interrupted
+
+    def _l10n_ru_kkm_lock(self):
+        """Lock this receipt for this transaction, or False if a job holds it (or changed it
+        since this transaction began: it is then taken next time)."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                return bool(self.sudo().try_lock_for_update(allow_referencing=True))
+        except psycopg2.errors.SerializationFailure:
+            return False
+
     def _l10n_ru_kkm_poll_once(self):
+        """One status request; counted even when it fails, and a failure leaves the receipt flagged."""
         self.ensure_one()
         self.sudo().write({"poll_count": self.poll_count + 1, "last_poll_at": fields.Datetime.now()})
-        self._l10n_ru_kkm_fetch_report()
+        self._l10n_ru_kkm_guarded(self._l10n_ru_kkm_ask)
         still_pending = self.state in ("sent", "unknown")
         if (
             still_pending
@@ -187,6 +243,13 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_problem_text(self):
         self.ensure_one()
+        if self.needs_decision:
+            return self.env._(
+                "%(reason)s The service may have registered this receipt: a fiscal administrator must check "
+                "the service's account (or the OFD's). If nothing is registered there, use Send under a new "
+                "ID on the receipt; if it is, register a correction instead.",
+                reason=self.error_message or "",
+            )
         if self.state == "error" or (self.needs_attention and self.error_message):
             return self.error_message or self.env._("The service refused the receipt.")
         if self.retries_exhausted:
@@ -230,14 +293,34 @@ class L10nRuKkmReceipt(models.Model):
         return f"{self.get_base_url()}/l10n_ru_kkm/callback/{self.external_id}/{token}"
 
     def _l10n_ru_kkm_on_callback(self, body):
-        """Log the call and queue one status request (the body is not trusted)."""
+        """Log the call and queue one status request (the body is not trusted).
+
+        A receipt that waits for nothing is left alone: the call is neither logged nor acted on.
+        The status request runs as the system, which the receipt's history then names.
+        """
         self.ensure_one()
+        if self.state not in ("sent", "unknown") or not self.vendor_uuid or self.needs_decision:
+            return
         self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(
-            {"receipt_id": self.id, "action": "callback", "message": body}
+            {"receipt_id": self.id, "action": "callback", "message": _callback_summary(body)}
         )
-        if self.state in ("sent", "unknown") and self.vendor_uuid:
-            self.with_delay(
-                channel=CHANNEL,
-                identity_key=identity_exact,
-                description=self.env._("Fetch the result of fiscal receipt %(name)s", name=self.display_name),
-            )._l10n_ru_kkm_job_fetch_report()
+        self.with_user(api.SUPERUSER_ID).with_delay(
+            channel=CHANNEL,
+            identity_key=identity_exact,
+            description=self.env._("Fetch the result of fiscal receipt %(name)s", name=self.display_name),
+        )._l10n_ru_kkm_job_fetch_report()
+
+
+def _callback_summary(body):
+    """What the exchange log keeps of a callback: the document's status and error code, no more."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return "unreadable body"
+    if not isinstance(data, dict):
+        return "unreadable body"
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    parts = [f"status={data.get('status')}"]
+    if error.get("code") is not None:
+        parts.append(f"error={error.get('code')}")
+    return safe.text(" ".join(parts), 200)

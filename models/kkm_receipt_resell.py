@@ -42,7 +42,7 @@ class L10nRuKkmReceipt(models.Model):
                         state=receipt._l10n_ru_kkm_state_label(),
                     )
                 )
-            if receipt.refund_receipt_ids.filtered(lambda r: r.state != "error"):
+            if receipt.refund_receipt_ids.filtered(lambda r: r.state not in ("error", "cancelled")):
                 raise UserError(
                     self.env._(
                         "%(name)s is already being re-issued: follow its refund receipt.",
@@ -84,9 +84,7 @@ class L10nRuKkmReceipt(models.Model):
             payload.update(RequestId=self.external_id, DocumentType=2)
             return payload
         payload["external_id"] = self.external_id
-        payload.pop("service", None)
-        if self.company_id.l10n_ru_kkm_callback:
-            payload["service"] = {"callback_url": self._l10n_ru_kkm_callback_url()}
+        payload.pop("service", None)  # requests frozen before callbacks were added at send time
         payload["receipt"] = dict(payload["receipt"], additional_check_props=attribute)
         return payload
 
@@ -106,6 +104,7 @@ class L10nRuKkmReceipt(models.Model):
 
     def action_l10n_ru_kkm_resume_resell(self):
         """Resume a chain whose new sale is missing (e.g. fiscalization was disabled meanwhile)."""
+        self._l10n_ru_kkm_check_rights("l10n_ru_kkm.group_kkm_manager")
         done = self.filtered(lambda r: r.origin_receipt_id and r.state == "done" and not r.resell_receipt_id)
         done._l10n_ru_kkm_on_done()
         return done.resell_receipt_id

@@ -80,7 +80,6 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             total=total,
             cashier=company.l10n_ru_kkm_cashier or "",
             cashier_inn=company.l10n_ru_kkm_cashier_inn or "",
-            callback_url=receipt._l10n_ru_kkm_callback_url() if company.l10n_ru_kkm_callback else "",
             internet=company.l10n_ru_kkm_internet,
             correction=self._correction(receipt),
         )

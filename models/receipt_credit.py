@@ -26,7 +26,9 @@ class L10nRuKkmReceipt(models.Model):
             return "credit" if on_credit and move.payment_state not in PAID_STATES else stage
         # A refund of goods handed over on credit and never paid returns no money.
         sales = move.reversed_entry_id.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.operation == "sell")
-        credit = sales.filtered(lambda r: r.payment_stage == "credit" and r.state != "error")
+        credit = sales.filtered(
+            lambda r: r.payment_stage == "credit" and r.state not in ("error", "cancelled")
+        )
         if credit and not sales.filtered(lambda r: r.payment_stage == "credit_payment"):
             return "credit"
         return stage
@@ -45,7 +47,9 @@ class L10nRuKkmReceipt(models.Model):
         values_list = []
         for credit in credits:
             # The payment hook may run twice (in payment, then paid): one receipt only.
-            if credit.move_id.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.payment_stage == "credit_payment"):
+            if credit.move_id.l10n_ru_kkm_receipt_ids.filtered(
+                lambda r: r.payment_stage == "credit_payment" and r.state != "cancelled"
+            ):
                 continue
             values_list.append(
                 self._l10n_ru_kkm_values(credit.move_id, "sell", payment_stage="credit_payment")

@@ -115,7 +115,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             if partial.get("is_exchange"):
                 continue
             advances = partial["aml"].move_id.l10n_ru_kkm_receipt_ids.filtered(
-                lambda r: r.payment_stage == "prepayment" and r.state != "error"
+                lambda r: r.payment_stage == "prepayment" and r.state not in ("error", "cancelled")
             )
             if advances:
                 offset += Decimal(str(partial["amount"])).quantize(rd.KOPECK)

@@ -74,6 +74,7 @@ class ResCompany(models.Model):
     l10n_ru_kkm_checkonline_password = fields.Integer(
         string="Checkonline cashier password",
         default=1,
+        groups="base.group_system",
         help="The device command password (1 to 31); 1 unless Checkonline said otherwise.",
     )
     l10n_ru_kkm_checkonline_tax_ids = fields.Char(

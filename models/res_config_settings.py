@@ -50,7 +50,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.l10n_ru_kkm_checkonline_ofd", readonly=False
     )
     l10n_ru_kkm_checkonline_password = fields.Integer(
-        related="company_id.l10n_ru_kkm_checkonline_password", readonly=False
+        related="company_id.l10n_ru_kkm_checkonline_password", readonly=False, groups="base.group_system"
     )
 
     l10n_ru_kkm_report_partner_ids = fields.Many2many(

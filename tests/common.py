@@ -6,6 +6,8 @@ import re
 
 import responses
 
+from odoo import Command
+from odoo.tests import new_test_user
 from odoo.tests.common import _super_send
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -35,6 +37,7 @@ class FakeAtol:
         self.mock = mock
         self.root = f"{ATOL_URL}/{version}"
         self.registered = []
+        self.by_uuid = {}  # the first request registered under each uuid
         self.tokens_issued = 0
 
     def token_ok(self, token="token-1"):
@@ -46,7 +49,9 @@ class FakeAtol:
 
     def register_ok(self, uuid="uuid-1", operation="sell"):
         def answer(request):
-            self.registered.append(json.loads(request.body))
+            body = json.loads(request.body)
+            self.registered.append(body)
+            self.by_uuid.setdefault(uuid, body)
             return 200, {}, json.dumps({"uuid": uuid, "status": "wait", "error": None, "timestamp": "x"})
 
         self.mock.add_callback(responses.POST, f"{self.root}/{GROUP}/{operation}", callback=answer)
@@ -62,15 +67,27 @@ class FakeAtol:
         self.mock.add(responses.POST, f"{self.root}/{GROUP}/{operation}", json=body, status=http_status)
 
     def report_done(self, uuid="uuid-1", payload=None):
-        body = {
-            "uuid": uuid,
-            "error": None,
-            "status": "done",
-            "payload": payload or DONE_PAYLOAD,
-            "timestamp": "28.11.2026 12:00:01",
-            "group_code": GROUP,
-        }
-        self.mock.add(responses.GET, f"{self.root}/{GROUP}/report/{uuid}", json=body)
+        """A done document; without ``payload``, the fiscal data of the request registered under
+        ``uuid`` (its total and external id), as the real service reports it."""
+
+        def answer(request):
+            body = {
+                "uuid": uuid,
+                "error": None,
+                "status": "done",
+                "payload": payload or DONE_PAYLOAD,
+                "timestamp": "28.11.2026 12:00:01",
+                "group_code": GROUP,
+            }
+            registered = self.by_uuid.get(uuid)
+            if registered and not payload:
+                document = registered.get("receipt") or registered.get("correction") or {}
+                total = document.get("total", sum(p["sum"] for p in document.get("payments", ())))
+                body["payload"] = dict(DONE_PAYLOAD, total=total)
+                body["external_id"] = registered["external_id"]
+            return 200, {}, json.dumps(body)
+
+        self.mock.add_callback(responses.GET, f"{self.root}/{GROUP}/report/{uuid}", callback=answer)
 
     def report_fail(self, uuid="uuid-1", code=16, text="Неверная цена (сумма)"):
         body = {
@@ -167,6 +184,26 @@ class KkmTestCommon(AccountTestInvoicingCommon):
         self.addCleanup(self.mock.stop)
         self.addCleanup(self.mock.reset)
         self.atol = FakeAtol(self.mock)
+
+    def company_user(self, login, groups="account.group_account_invoice"):
+        """A user of the test company only, with ``groups`` (an accountant by default)."""
+        return new_test_user(
+            self.env,
+            login=login,
+            groups=f"base.group_user,{groups}",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+
+    def register_done(self, receipt, uuid):
+        """Register ``receipt`` with the fake ATOL and fetch its result: done."""
+        self.atol.token_ok()
+        self.atol.register_ok(uuid=uuid)
+        self.atol.report_done(uuid=uuid)
+        receipt._l10n_ru_kkm_send()
+        receipt._l10n_ru_kkm_fetch_report()
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        return receipt
 
     def post_invoice(self, amounts=(1200.0,), move_type="out_invoice", partner=None, taxes=None):
         move = self.init_invoice(

@@ -3,7 +3,7 @@ certificate kept in Odoo's certificate module."""
 
 import tempfile
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -92,6 +92,63 @@ class TestCheckonlineFlow(KkmTestCommon):
         self.assertEqual(receipt.state, "error")
         self.assertTrue(receipt.error_message)
         self.assertEqual(receipt.error_code, "FCE-19")
+
+    def test_an_undefined_state_waits_for_a_manager_who_checked_the_account(self):
+        # FCE error 6: the device may have printed the receipt (ST32 §3.6.4).
+        self.sandbox.set_faults({"fiscal_fail": {"next": 1, "fce": 6, "fatal": True, "targets": ["complex"]}})
+        with trap_jobs() as trap:
+            receipt = self.post_invoice().l10n_ru_kkm_receipt_ids
+            trap.perform_enqueued_jobs()
+            self.assertEqual(receipt.state, "unknown")
+            self.assertTrue(receipt.needs_decision)
+            self.assertTrue(receipt.move_id.l10n_ru_kkm_failed)
+            self.assertIn("may have registered", receipt.problem_text)
+            old_id = receipt.external_id
+            # Nothing is sent again on its own: not by a job, not by the cron, not by "Send now".
+            receipt._l10n_ru_kkm_send()
+            receipt.action_l10n_ru_kkm_send_now()
+            trap.perform_enqueued_jobs()
+            self.assertEqual(self.sandbox.ledger()["submissions"], 1)
+            accountant = self.company_user("kkm_co_accountant")
+            with self.assertRaises(AccessError):
+                receipt.with_user(accountant)._l10n_ru_kkm_send_under_new_id()
+            wizard = (
+                self.env["l10n_ru_kkm.receipt.renew.wizard"]
+                .with_context(active_model="l10n_ru_kkm.receipt", active_id=receipt.id)
+                .create({})
+            )
+            with self.assertRaisesRegex(UserError, "twice"):
+                wizard.action_send_under_new_id()
+            self.assertEqual(receipt.external_id, old_id)
+            wizard.confirmed = True
+            wizard.action_send_under_new_id()
+            self.assertEqual(receipt.state, "to_send")
+            self.assertNotEqual(receipt.external_id, old_id)
+            self.assertEqual(receipt.request_payload["RequestId"], receipt.external_id)
+            self.assertIn(
+                "confirmed that the service holds no registered receipt", receipt.message_ids[0].body
+            )
+            trap.perform_enqueued_jobs()
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        self.assertEqual(self.sandbox.ledger()["count"], 1)
+
+    def test_the_cashier_password_is_sent_but_not_kept(self):
+        # The register knows cashier passwords 1 to 30: 31 is refused (error 79), which shows that
+        # the password sent is the company's current one, added at send time.
+        self.company.sudo().l10n_ru_kkm_checkonline_password = 31
+        _move, receipt = self._post_and_run()
+        self.assertEqual((receipt.state, receipt.error_code), ("error", "79"))
+        self.assertNotIn("Password", receipt.request_payload)
+        registrations = receipt.attempt_ids.filtered(lambda a: a.action == "register")
+        self.assertEqual(registrations.mapped("request_payload")[0]["Password"], "***")
+        self.company.sudo().l10n_ru_kkm_checkonline_password = 5
+        with trap_jobs() as trap:
+            receipt.action_l10n_ru_kkm_resend()
+            trap.perform_enqueued_jobs()
+        self.assertEqual(receipt.state, "done", receipt.error_message)
+        self.assertNotIn("Password", receipt.request_payload)
+        (document,) = [d for d in self.sandbox.documents() if d["request_id"] == receipt.external_id]
+        self.assertEqual(document["request"]["Password"], 5)
 
     def test_non_fatal_server_error_is_retried_to_done(self):
         self.sandbox.set_faults({"fiscal_fail": {"next": 1, "fce": 18, "targets": ["complex"]}})

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import psycopg2.errors
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import test_cursor
 from odoo.tests.common import get_db_name
@@ -279,15 +280,29 @@ class TestConcurrentSending(unittest.TestCase):
         return result.args[0]
 
     def _recover_and_check(self):
-        """The job runs again after the crash: same external_id, one document, done."""
+        """After the crash the receipt reads as unknown, blocks the reset, and is asked about
+        first (same external_id): one document, done."""
         with self.env_cursor() as env:
             receipt = self._receipt(env)
             external_id = receipt.external_id
-            self.assertEqual(receipt.state, "to_send", "nothing of the dead worker was committed")
+            self.assertEqual(
+                receipt.state, "to_send", "nothing of the dead worker's transaction was committed"
+            )
             self.assertFalse(receipt.vendor_uuid)
             dead_attempts = [attempt.http_status for attempt in self._register_attempts(env)]
             self.assertEqual(len(dead_attempts), 1, "the exchange log survived the rollback")
+            self.assertTrue(self._register_attempts(env).may_hold, "marked in flight before it left")
+            with self.assertRaisesRegex(UserError, "credit note"):
+                receipt.move_id.button_draft()
         self.assertEqual(self.sandbox.ledger()["count"], 1, "the service did register it")
+
+        # The next poll cycle finds it, whatever the job runner does.
+        with self.env_cursor() as env, trap_jobs() as trap:
+            env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()
+            receipt = self._receipt(env)
+            self.assertEqual(receipt.state, "unknown")
+            self.assertTrue(receipt.needs_attention)
+            self.assertEqual(len(trap.enqueued_jobs), 1)
 
         with self.env_cursor() as env:
             self._receipt(env)._l10n_ru_kkm_job_send()
@@ -298,6 +313,7 @@ class TestConcurrentSending(unittest.TestCase):
             self.assertEqual(self._register_attempts(env)[-1].error_code, "33")
             receipt._l10n_ru_kkm_fetch_report()
             self.assertEqual(receipt.state, "done")
+            self.assertFalse(receipt.needs_attention)
             row = self._ledger_row()
             self.assertEqual(row["uuid"], receipt.vendor_uuid)
             self.assertEqual(row["external_id"], external_id)
@@ -315,3 +331,60 @@ class TestConcurrentSending(unittest.TestCase):
         self.assertEqual(self._die_after_register(), "sent")
         dead_attempts = self._recover_and_check()
         self.assertEqual(dead_attempts, [200])
+
+    # -- locks held by a worker that is sending ----------------------------------------------
+
+    def _hold_receipt(self, seconds, state=None):
+        """A worker that locks the receipt as a send job does, keeps it ``seconds``, then rolls back."""
+        locked, done = threading.Event(), threading.Event()
+
+        def worker():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                receipt = self._receipt(env)
+                self.assertTrue(receipt.try_lock_for_update(allow_referencing=True))
+                locked.set()
+                done.wait(seconds)
+                cr.rollback()
+
+        thread = threading.Thread(target=worker, name="kkm-holder")
+        thread.start()
+        self.assertTrue(locked.wait(THREAD_TIMEOUT))
+        return thread, done
+
+    def test_reset_is_refused_while_the_receipt_is_being_sent(self):
+        thread, done = self._hold_receipt(THREAD_TIMEOUT)
+        try:
+            started = time.monotonic()
+            with self.env_cursor() as env:
+                move = self._receipt(env).move_id
+                with self.assertRaisesRegex(UserError, "being sent"):
+                    move.button_draft()
+            self.assertLess(time.monotonic() - started, 5, "refused at once, not after the send")
+        finally:
+            done.set()
+            thread.join(THREAD_TIMEOUT)
+        self.assertEqual(self._state(), ("to_send", False))
+        # Once the worker let go, the receipt that never left is cancelled with the reset.
+        with self.env_cursor() as env:
+            move = self._receipt(env).move_id
+            move.button_draft()
+            self.assertEqual((move.state, self._receipt(env).state), ("draft", "cancelled"))
+
+    def test_the_poll_cron_skips_a_receipt_a_job_holds(self):
+        with self.env_cursor() as env:
+            self._receipt(env)._l10n_ru_kkm_send()
+            self.assertEqual(self._receipt(env).state, "sent")
+        thread, done = self._hold_receipt(THREAD_TIMEOUT)
+        try:
+            started = time.monotonic()
+            with self.env_cursor() as env:
+                env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()
+            self.assertLess(time.monotonic() - started, 5, "the cron did not wait for the job")
+        finally:
+            done.set()
+            thread.join(THREAD_TIMEOUT)
+        with self.env_cursor() as env:
+            receipt = self._receipt(env)
+            self.assertEqual((receipt.state, receipt.poll_count), ("sent", 0), "nothing written")
+            self.assertFalse(receipt.attempt_ids.filtered(lambda a: a.action == "report"))

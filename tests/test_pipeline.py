@@ -117,19 +117,20 @@ class TestPipeline(KkmTestCommon):
         receipts[2].sudo().vendor_uuid = "uuid-c"
         self.atol.report_done(uuid="uuid-a")
         self.atol.report_done(uuid="uuid-c")
-        original = type(receipts)._l10n_ru_kkm_fetch_report
+        original = type(receipts)._l10n_ru_kkm_ask
 
-        def fetch(records):
+        def ask(records):
             if records.vendor_uuid == "uuid-b":
                 raise RuntimeError("unexpected bug for one receipt")
             return original(records)
 
         with (
-            patch.object(type(receipts), "_l10n_ru_kkm_fetch_report", fetch),
+            patch.object(type(receipts), "_l10n_ru_kkm_ask", ask),
             patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0),
         ):
             self.receipt_model._cron_l10n_ru_kkm_poll()
         self.assertEqual(receipts.mapped("state"), ["done", "sent", "done"])
+        self.assertTrue(receipts[1].needs_attention, "the bad one is flagged at once")
         self.assertEqual(receipts[0].fiscal_document_number, 133)
 
     def test_receipt_past_the_poll_limit_is_flagged_not_failed(self):

@@ -16,6 +16,7 @@ import threading
 import time
 import unittest
 from decimal import ROUND_HALF_UP, Decimal
+from unittest.mock import patch
 
 import requests
 import responses
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from urllib3.util.ssl_ import create_urllib3_context
 
 from ..sandbox.server import Sandbox
+from ..vendors import checkonline
 from ..vendors import outcome as oc
 from ..vendors import receipt as rd
 from ..vendors.checkonline import (
@@ -135,7 +137,6 @@ class TestCheckonlinePayload(unittest.TestCase):
                 "Device": "auto",
                 "Group": "GROUP0",
                 "RequestId": "order-1",
-                "Password": 1,
                 "DocumentType": 0,
                 "Lines": [
                     {
@@ -156,6 +157,7 @@ class TestCheckonlinePayload(unittest.TestCase):
             },
         )
         json.dumps(payload)  # storable as is in a Json field
+        self.assertNotIn("Password", payload, "the cashier's password is added at send time only")
 
     def test_every_number_is_an_exact_integer(self):
         items = (
@@ -188,8 +190,8 @@ class TestCheckonlinePayload(unittest.TestCase):
         self.assertNotIn("ClientId", payload)
         payload = self.build(client_id="point-2", group="SHOP2", password=3, device="00000000381007197638")
         self.assertEqual(
-            (payload["ClientId"], payload["Group"], payload["Password"], payload["Device"]),
-            ("point-2", "SHOP2", 3, "00000000381007197638"),
+            (payload["ClientId"], payload["Group"], payload["Device"]),
+            ("point-2", "SHOP2", "00000000381007197638"),
         )
 
     def test_tax_id_of_every_vat_code(self):
@@ -408,28 +410,48 @@ class TestCheckonlineConfig(unittest.TestCase):
 
 
 class TestCertificateFiles(unittest.TestCase):
-    def test_files_are_private_and_removed(self):
+    def _encrypted_key(self):
         key = ec.generate_private_key(ec.SECP256R1())
-        encrypted = key.private_bytes(
+        return key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.BestAvailableEncryption(b"secret"),
         )
+
+    def _check_files(self, cert, key_path):
+        with open(key_path, "rb") as handle:
+            plain = handle.read()
+        self.assertNotIn(b"ENCRYPTED", plain)
+        serialization.load_pem_private_key(plain, password=None)
+        with open(cert, "rb") as handle:
+            self.assertEqual(handle.read(), b"-----BEGIN CERTIFICATE-----\n")
+
+    def test_the_key_lives_in_memory_only(self):
+        encrypted = self._encrypted_key()
         with self.assertRaises(ValueError):
             with certificate_files(b"CERT", encrypted):
                 pass  # an encrypted key without its password would make OpenSSL prompt
+        before = set(os.listdir(tempfile.gettempdir()))
         with certificate_files("-----BEGIN CERTIFICATE-----\n", encrypted, key_password="secret") as (
             cert,
             key_path,
         ):
-            self.assertEqual(os.stat(key_path).st_mode & 0o777, 0o600)
-            self.assertEqual(os.stat(os.path.dirname(key_path)).st_mode & 0o777, 0o700)
-            with open(key_path, "rb") as handle:
-                plain = handle.read()
-            self.assertNotIn(b"ENCRYPTED", plain)
-            serialization.load_pem_private_key(plain, password=None)
-            with open(cert, "rb") as handle:
-                self.assertEqual(handle.read(), b"-----BEGIN CERTIFICATE-----\n")
+            # Anonymous memory: a worker killed now leaves nothing on any disk.
+            self.assertTrue(key_path.startswith("/proc/self/fd/"), key_path)
+            self.assertEqual(set(os.listdir(tempfile.gettempdir())), before)
+            self._check_files(cert, key_path)
+        self.assertFalse(os.path.exists(key_path))
+
+    def test_without_memory_files_they_are_private_and_removed(self):
+        encrypted = self._encrypted_key()
+        with patch.object(checkonline, "_memory_files_supported", lambda: False):
+            with certificate_files("-----BEGIN CERTIFICATE-----\n", encrypted, key_password="secret") as (
+                cert,
+                key_path,
+            ):
+                self.assertEqual(os.stat(key_path).st_mode & 0o777, 0o600)
+                self.assertEqual(os.stat(os.path.dirname(key_path)).st_mode & 0o777, 0o700)
+                self._check_files(cert, key_path)
         self.assertFalse(os.path.exists(os.path.dirname(key_path)))
 
 
@@ -486,7 +508,7 @@ class TestCheckonlineAnswers(unittest.TestCase):
             ),
         )
         sent = json.loads(self.mock.calls[0].request.body)
-        self.assertEqual(sent, self.payload)
+        self.assertEqual(sent, dict(self.payload, Password=1), "the password is added at send time")
         self.assertEqual(
             self.mock.calls[0].request.headers["Content-Type"], "application/json; charset=utf-8"
         )
@@ -494,7 +516,7 @@ class TestCheckonlineAnswers(unittest.TestCase):
         self.assertEqual((exchange.action, exchange.url, exchange.http_status), ("register", URL, 200))
         self.assertEqual(exchange.request["Password"], "***")
         self.assertEqual(exchange.request["RequestId"], "order-1")
-        self.assertEqual(self.payload["Password"], 1)  # the payload itself is left alone
+        self.assertNotIn("Password", self.payload)  # the frozen request itself is left alone
 
     def test_no_link_without_a_template(self):
         self.answer(success_body())
@@ -557,9 +579,8 @@ class TestCheckonlineAnswers(unittest.TestCase):
     def test_answer_for_another_receipt_under_the_same_id_is_not_taken(self):
         self.answer(success_body(total=999))
         result = self.register()
-        self.assertEqual(
-            (result.status, result.kind, result.error_code), (oc.FAILED, oc.KIND_DEVICE, "total_mismatch")
-        )
+        # A receipt is registered under this id, but not this one: a person must look.
+        self.assertEqual((result.status, result.error_code), (oc.ATTENTION, "total_mismatch"))
         self.assertIn("9.99", result.error_text)
 
     def test_cached_validation_error_needs_a_new_id(self):
@@ -618,24 +639,23 @@ class TestCheckonlineAnswers(unittest.TestCase):
 
     def test_fce_errors(self):
         fatal = [
-            (6, True, oc.KIND_DEVICE, True),
-            (16, True, oc.KIND_DEVICE, True),
-            (2, True, oc.KIND_VALIDATION, False),
-            (19, True, oc.KIND_CONFIG, False),
-            (7, None, oc.KIND_CONFIG, False),  # no "Fatal": by the code
+            # An undefined state (the device may have printed) must be checked by a person.
+            (6, True, oc.ATTENTION, "", False),
+            (16, True, oc.ATTENTION, "", False),
+            (2, True, oc.FAILED, oc.KIND_VALIDATION, False),
+            (19, True, oc.FAILED, oc.KIND_CONFIG, False),
+            (7, None, oc.FAILED, oc.KIND_CONFIG, False),  # no "Fatal": by the code
         ]
-        for code, flag, kind, new_id in fatal:
+        for code, flag, status, kind, new_id in fatal:
             with self.subTest(code=code):
                 self.mock.reset()
                 self.answer(fce_body(code, flag, "описание"), status=500)
                 result = self.register()
                 self.assertEqual(
                     (result.status, result.error_code, result.kind, result.new_id_needed, result.http_status),
-                    (oc.FAILED, f"FCE-{code}", kind, new_id, 500),
+                    (status, f"FCE-{code}", kind, new_id, 500),
                 )
                 self.assertIn("описание", result.error_text)
-                # An undefined state must be checked by a person before any new id is used.
-                self.assertEqual("undefined state" in result.error_text, code in (6, 16))
         self.assertEqual((self.exchanges[0].error_code, self.exchanges[0].error_type), ("FCE-6", "fce"))
 
     def test_fce_errors_that_are_not_fatal_are_transient(self):
@@ -923,10 +943,7 @@ class TestCheckonlineSandbox(unittest.TestCase):
         self.sb.set_faults({"fiscal_fail": {"next": 1, "fce": 6, "fatal": True, "targets": ["complex"]}})
         payload = self.client.build_payload(make_receipt(external_id="fce-6"))
         result = self.client.register(rd.SELL, payload)
-        self.assertEqual(
-            (result.status, result.error_code, result.kind, result.new_id_needed, result.http_status),
-            (oc.FAILED, "FCE-6", oc.KIND_DEVICE, True, 500),
-        )
+        self.assertEqual((result.status, result.error_code, result.http_status), (oc.ATTENTION, "FCE-6", 500))
         self.assertIn("Ошибка отправки запроса устройству", result.error_text)
         # FCE error 6 is cached (ST32 §3.6.4): the same RequestId gets it again.
         self.assertEqual(self.client.register(rd.SELL, payload).error_code, "FCE-6")

@@ -10,12 +10,13 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import requests
 
 from . import outcome as oc
 from . import receipt as rd
-from .errors import TransientError
+from .errors import PARSE_ERRORS, TransientError, UnreadableAnswer
 
 PRODUCTION_URL = "https://online.atol.ru/possystem"
 TEST_URL = "https://testonline.atol.ru/possystem"
@@ -41,6 +42,11 @@ def v4_nomenclature_code(mark_code):
 
 
 VATS_MAX = 6
+
+# What an answer's values must look like to be kept (the database's integers are 32-bit).
+INTEGER_MAX = 2**31 - 1
+IDENTIFIER_PATTERN = re.compile(r"^[\w.:-]{1,128}$")
+TOKEN_PATTERN = re.compile(r"^[\x21-\x7e]{1,1024}$")
 
 # Tokens live 24 h; renew a little early so that a token never expires mid-request.
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -121,8 +127,6 @@ class AtolV4Client:
         # The receipt holds at most six VAT totals; beyond, the register adds up the items' VAT.
         if 0 < len(vats) <= VATS_MAX:
             body["receipt"]["vats"] = [{"type": code, "sum": _money(amount)} for code, amount in vats.items()]
-        if receipt.callback_url:
-            body["service"] = {"callback_url": receipt.callback_url}
         if receipt.cashier:
             body["receipt"]["cashier"] = receipt.cashier
         return body
@@ -142,14 +146,11 @@ class AtolV4Client:
         return self._correction_envelope(receipt, correction)
 
     def _correction_envelope(self, receipt, correction):
-        body = {
+        return {
             "timestamp": receipt.timestamp.strftime(TIMESTAMP_FORMAT),
             "external_id": receipt.external_id,
             "correction": correction,
         }
-        if receipt.callback_url:
-            body["service"] = {"callback_url": receipt.callback_url}
-        return body
 
     @staticmethod
     def _correction_info(correction):
@@ -224,40 +225,78 @@ class AtolV4Client:
         """Obtain a fresh token; raises or returns a failed outcome on error."""
         return self._fetch_token()
 
-    def register(self, operation, payload):
-        """Send a registration; ``Outcome`` ACCEPTED (with uuid) or FAILED."""
+    def register(self, operation, payload, callback_url=""):
+        """Send a registration; ``Outcome`` ACCEPTED (with uuid) or FAILED.
+
+        ``callback_url`` is added at send time: it carries a secret token and is not kept in
+        the frozen request (design.md §9). An answer that cannot be read raises
+        ``UnreadableAnswer`` (uncertain: the same id is sent again).
+        """
         url = f"{self._version_url()}/{self.config.group_code}/{operation}"
+        if callback_url:
+            payload = dict(payload, service={"callback_url": callback_url})
         answer = self._authorized("register", "POST", url, payload)
         if isinstance(answer, oc.Outcome):
             return answer
         http_status, body = answer
-        error = body.get("error") or {}
+        try:
+            return self._registration(http_status, body)
+        except PARSE_ERRORS as exc:
+            raise UnreadableAnswer(
+                f"ATOL's answer to the registration cannot be read: {exc}",
+                uncertain=True,
+                http_status=http_status,
+            ) from exc
+
+    def _registration(self, http_status, body):
+        error = _dict(body.get("error"))
         code = _code(error)
-        uuid = body.get("uuid") or ""
+        uuid = _identifier(body.get("uuid"))
         if code == ALREADY_EXISTS_CODE and uuid:
-            # The vendor already holds this external_id: the first registration counts.
+            # The vendor already holds this external_id: the first registration counts, once
+            # its report shows that it is this request (see ``report``).
             return oc.Outcome(oc.ACCEPTED, vendor_id=uuid, http_status=http_status, raw=body)
         if not error and uuid:
             return oc.Outcome(oc.ACCEPTED, vendor_id=uuid, http_status=http_status, raw=body)
         return self._failure(http_status, body, error)
 
-    def report(self, uuid):
-        """Ask for the result of a registered document."""
+    def report(self, uuid, payload=None):
+        """Ask for the result of a registered document.
+
+        With the frozen request ``payload``, a done document that does not describe it (its
+        external id or total differ) is not taken as this receipt: ATTENTION.
+        """
         url = f"{self._version_url()}/{self.config.group_code}/report/{uuid}"
         answer = self._authorized("report", "GET", url, None)
         if isinstance(answer, oc.Outcome):
             return answer
         http_status, body = answer
-        error = body.get("error") or {}
+        try:
+            return self._result(uuid, http_status, body, payload)
+        except PARSE_ERRORS as exc:
+            raise UnreadableAnswer(
+                f"ATOL's answer to the status request cannot be read: {exc}", http_status=http_status
+            ) from exc
+
+    def _result(self, uuid, http_status, body, payload):
+        error = _dict(body.get("error"))
         status = body.get("status")
         if status == "done":
-            return oc.Outcome(
-                oc.DONE,
-                vendor_id=uuid,
-                fiscal=_fiscal(body.get("payload") or {}),
-                http_status=http_status,
-                raw=body,
-            )
+            fiscal = _fiscal(_dict(body.get("payload"), required=True))
+            if not (fiscal.fiscal_document_number and fiscal.fiscal_document_attribute):
+                raise ValueError("a done document without its fiscal document number or fiscal sign")
+            mismatch = payload and _mismatch(payload, body, fiscal)
+            if mismatch:
+                return oc.Outcome(
+                    oc.ATTENTION,
+                    vendor_id=uuid,
+                    fiscal=fiscal,
+                    error_code="document_mismatch",
+                    error_text=mismatch,
+                    http_status=http_status,
+                    raw=body,
+                )
+            return oc.Outcome(oc.DONE, vendor_id=uuid, fiscal=fiscal, http_status=http_status, raw=body)
         if status == "wait" or _code(error) == NOT_READY_CODE:
             return oc.Outcome(oc.WAIT, vendor_id=uuid, http_status=http_status, raw=body)
         if status == "fail" and error.get("type") != "system":
@@ -268,7 +307,8 @@ class AtolV4Client:
                 oc.FAILED,
                 vendor_id=uuid,
                 error_code=str(_code(error) or ""),
-                error_text=error.get("text") or "",
+                error_text=_text(error.get("text"))
+                or "ATOL reports the document failed, without saying why.",
                 kind=oc.KIND_DEVICE,
                 new_id_needed=True,
                 http_status=http_status,
@@ -283,6 +323,7 @@ class AtolV4Client:
 
     def _failure(self, http_status, body, error):
         code = _code(error)
+        text = _text(error.get("text"))
         if code in AUTH_CODES:
             kind = oc.KIND_AUTH
         elif code in CONFIG_CODES:
@@ -291,13 +332,11 @@ class AtolV4Client:
             kind = oc.KIND_VALIDATION
         else:
             # Codes 0, 1, 50 and anything undocumented: the vendor could not process it now.
-            raise TransientError(
-                error.get("text") or f"ATOL error {code}", uncertain=False, http_status=http_status
-            )
+            raise TransientError(text or f"ATOL error {code}", uncertain=False, http_status=http_status)
         return oc.Outcome(
             oc.FAILED,
             error_code=str(code),
-            error_text=error.get("text") or "",
+            error_text=text,
             kind=kind,
             http_status=http_status,
             raw=body,
@@ -310,7 +349,7 @@ class AtolV4Client:
             if isinstance(token, oc.Outcome):
                 return token
             http_status, body = self._exchange(action, method, url, payload, token=token)
-            if _code(body.get("error") or {}) in TOKEN_REFRESH_CODES and first_try:
+            if _code(_dict(body.get("error"))) in TOKEN_REFRESH_CODES and first_try:
                 self.token_store.set("", None)
                 continue
             return http_status, body
@@ -327,17 +366,20 @@ class AtolV4Client:
         body = {"login": self.config.login, "pass": self.config.password, "source": self.config.source}
         http_status, answer = self._exchange("token", "POST", url, body, mask=("pass",))
         token = answer.get("token")
-        if token and not answer.get("error"):
+        error = _dict(answer.get("error"))
+        if token and not error:
+            if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
+                raise UnreadableAnswer("ATOL answered a token that cannot be used", http_status=http_status)
             self.token_store.set(token, _now() + TOKEN_LIFETIME)
             return token
-        return self._failure(http_status, answer, answer.get("error") or {})
+        return self._failure(http_status, answer, error)
 
     def _exchange(self, action, method, url, payload, token=None, mask=()):
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if token:
             headers["Token"] = token
         started = time.monotonic()
-        logged_request = {k: ("***" if k in mask else v) for k, v in payload.items()} if payload else None
+        logged_request = _logged(payload, mask)
         try:
             response = self.session.request(
                 method,
@@ -347,13 +389,21 @@ class AtolV4Client:
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
             )
         except requests.exceptions.ConnectTimeout as exc:
-            self._report(action, url, started, message=str(exc), request=logged_request)
+            self._report(action, url, started, message=str(exc), request=logged_request, reached=False)
             raise TransientError(f"ATOL unreachable: {exc}", uncertain=False) from exc
         except requests.exceptions.ConnectionError as exc:
             # Refused connections never reached the vendor; anything else may have.
             # Only a registration can have been carried out; a refused connection never arrived.
-            uncertain = action == "register" and not _refused(exc)
-            self._report(action, url, started, message=str(exc), request=logged_request)
+            refused = _refused(exc)
+            uncertain = action == "register" and not refused
+            self._report(
+                action,
+                url,
+                started,
+                message=str(exc),
+                request=logged_request,
+                reached=False if refused else None,
+            )
             raise TransientError(f"ATOL connection failed: {exc}", uncertain=uncertain) from exc
         except requests.exceptions.Timeout as exc:
             self._report(action, url, started, message=str(exc), request=logged_request)
@@ -361,7 +411,9 @@ class AtolV4Client:
                 f"ATOL did not answer in time: {exc}", uncertain=action == "register"
             ) from exc
         body = _json(response)
-        error = (body or {}).get("error") or {}
+        if body and body.get("callback_url"):
+            body = dict(body, callback_url="***")  # its token is a secret (design.md §9)
+        error = _dict((body or {}).get("error"))
         if action == "token":
             shown = {k: ("***" if k == "token" else v) for k, v in (body or {}).items()}
         else:
@@ -372,10 +424,11 @@ class AtolV4Client:
             started,
             http_status=response.status_code,
             error_code=str(_code(error) or ""),
-            error_type=error.get("type") or "",
-            message=error.get("text") or ("" if body is not None else response.text[:500]),
+            error_type=_text(error.get("type")),
+            message=_text(error.get("text")) or ("" if body is not None else response.text[:500]),
             request=logged_request,
             response=shown,
+            reached=True,
         )
         if body is None or response.status_code >= 500 or response.status_code == 429:
             # Whatever happened behind a 5xx or an unreadable answer is unknown.
@@ -443,18 +496,53 @@ class AtolV5Client(AtolV4Client):
 
 
 def _code(error):
-    try:
-        return int(error.get("code"))
-    except (TypeError, ValueError):
+    code = error.get("code")
+    if isinstance(code, bool):
         return None
+    try:
+        return int(code)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _dict(value, required=False):
+    """``value`` if it is a JSON object; {} otherwise (or an error when ``required``)."""
+    if isinstance(value, dict):
+        return value
+    if required:
+        raise TypeError(f"an object was expected, not {type(value).__name__}")
+    return {}
+
+
+def _text(value, limit=1000):
+    if value is None:
+        return ""
+    return str(value)[:limit] if isinstance(value, (str, int, float)) else ""
+
+
+def _identifier(value):
+    """A document id (uuid) the service gave, or "" when it is not one."""
+    if isinstance(value, str) and IDENTIFIER_PATTERN.match(value):
+        return value
+    return ""
 
 
 def _json(response):
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return body if isinstance(body, dict) else None
+
+
+def _logged(payload, mask):
+    if not payload:
+        return None
+    logged = {k: ("***" if k in mask else v) for k, v in payload.items()}
+    if isinstance(logged.get("service"), dict):
+        # The callback URL carries the receipt's secret token.
+        logged["service"] = {"callback_url": "***"}
+    return logged
 
 
 def _refused(exc):
@@ -462,17 +550,79 @@ def _refused(exc):
     return "Connection refused" in text or "NewConnectionError" in text
 
 
+def _integer(payload, name, maximum=INTEGER_MAX):
+    """A non-negative integer field of the fiscal data (a number or a string of digits)."""
+    value = payload.get(name)
+    if value in (None, ""):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(f"{name} is not a number")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{name} is not a whole number")
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError(f"{name} is not a whole number")
+    number = int(value)
+    if not 0 <= number <= maximum:
+        raise ValueError(f"{name} is out of range")
+    return number
+
+
+def _string(payload, name, limit=256):
+    value = payload.get(name)
+    if value in (None, ""):
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"{name} is not text")
+    text = str(value) if isinstance(value, str) or abs(value) < 10**20 else ""
+    if len(text) > limit or any(ord(char) < 32 for char in text):
+        raise ValueError(f"{name} is not a usable value")
+    return text
+
+
 def _fiscal(payload):
+    """The fiscal data of a done document; raises on a field that cannot be stored as is."""
+    total = payload.get("total")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float, str))):
+        raise TypeError("total is not a number")
     return oc.FiscalData(
-        fn_number=str(payload.get("fn_number") or ""),
-        fiscal_document_number=int(payload.get("fiscal_document_number") or 0),
-        fiscal_document_attribute=str(payload.get("fiscal_document_attribute") or ""),
-        shift_number=int(payload.get("shift_number") or 0),
-        fiscal_receipt_number=int(payload.get("fiscal_receipt_number") or 0),
-        receipt_datetime=str(payload.get("receipt_datetime") or ""),
-        ecr_registration_number=str(payload.get("ecr_registration_number") or ""),
-        total=str(payload.get("total") or ""),
-        ofd_inn=str(payload.get("ofd_inn") or ""),
-        ofd_receipt_url=str(payload.get("ofd_receipt_url") or ""),
-        fns_site=str(payload.get("fns_site") or ""),
+        fn_number=_string(payload, "fn_number", 32),
+        fiscal_document_number=_integer(payload, "fiscal_document_number"),
+        fiscal_document_attribute=_string(payload, "fiscal_document_attribute", 32),
+        shift_number=_integer(payload, "shift_number"),
+        fiscal_receipt_number=_integer(payload, "fiscal_receipt_number"),
+        receipt_datetime=_string(payload, "receipt_datetime", 32),
+        ecr_registration_number=_string(payload, "ecr_registration_number", 32),
+        total=_string(payload, "total", 32) if not isinstance(total, float) else repr(total),
+        ofd_inn=_string(payload, "ofd_inn", 12),
+        ofd_receipt_url=_string(payload, "ofd_receipt_url", 1024),
+        fns_site=_string(payload, "fns_site", 256),
     )
+
+
+def _expected_total(payload):
+    """The total of a frozen request: a receipt's, a v5 correction's, or a v4 correction's payments."""
+    document = _dict(payload.get("receipt")) or _dict(payload.get("correction"))
+    if "total" in document:
+        return Decimal(str(document["total"]))
+    return sum((Decimal(str(p.get("sum", 0))) for p in document.get("payments") or ()), Decimal(0))
+
+
+def _mismatch(payload, body, fiscal):
+    """Why a done document is not the one ``payload`` asked for, or ""."""
+    external_id = body.get("external_id")
+    if external_id and external_id != payload.get("external_id"):
+        return (
+            f"ATOL reports document {external_id!r} under this uuid, while this receipt's external id "
+            f"is {payload.get('external_id')!r}."
+        )
+    if not fiscal.total:
+        return "ATOL reports the document done without its total: it cannot be compared with this receipt."
+    registered = Decimal(fiscal.total).quantize(rd.KOPECK)
+    expected = _expected_total(payload).quantize(rd.KOPECK)
+    if registered != expected:
+        return (
+            f"ATOL holds a document of {registered} under this receipt's external id, while this "
+            f"receipt is for {expected}: the id was used for other data. Check the registered "
+            "document before anything else is sent."
+        )
+    return ""

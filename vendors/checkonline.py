@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 
 from . import outcome as oc
 from . import receipt as rd
-from .errors import TransientError
+from .errors import PARSE_ERRORS, TransientError, UnreadableAnswer
 
 # vendor-api.md §8.1: kkt4 is the current production host (kkt.chekonline.ru is the older
 # one, still used by some clients); the test cash register answers on fce.chekonline.ru:4443.
@@ -111,6 +111,8 @@ PAYMENT_FIELDS = {
     rd.PAYMENT_OTHER: "Consideration",
 }
 
+# The database keeps 32-bit integers; a fiscal number above is not a number this client trusts.
+INTEGER_MAX = 2**31 - 1
 MAX_DESCRIPTION = 128  # FFD tag 1030 (the binary protocol would take 200 bytes)
 MAX_CONTACT = 64  # tag 1008
 MAX_PLACE = 256  # tag 1187
@@ -290,12 +292,14 @@ def unprintable(text):
 
 @contextmanager
 def certificate_files(cert_pem, key_pem, key_password=None):
-    """Write a client certificate and its key to private temporary files for ``cert_file``/``key_file``.
+    """A client certificate and its key as file paths for ``cert_file``/``key_file``.
 
     ``cert_pem``/``key_pem`` are PEM bytes or text (e.g. ``certificate.certificate.pem_certificate``
     and ``private_key_id.pem_key`` after base64 decoding). An encrypted key is decrypted with
     ``key_password`` (``requests`` cannot take a password and OpenSSL would prompt on a terminal).
-    The folder is readable by this user only and removed on exit.
+    On Linux the files live in memory only (``memfd_create``): nothing reaches the disk, and
+    they vanish with the process even if it is killed. Elsewhere they are private temporary
+    files, removed on exit.
     """
     cert_bytes = cert_pem.encode() if isinstance(cert_pem, str) else bytes(cert_pem)
     key_bytes = key_pem.encode() if isinstance(key_pem, str) else bytes(key_pem)
@@ -307,11 +311,40 @@ def certificate_files(cert_pem, key_pem, key_password=None):
         key_bytes = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
+    contents = (("client.pem", cert_bytes), ("client.key", key_bytes))
+    if _memory_files_supported():
+        with _memory_files(contents) as paths:
+            yield paths
+        return
+    with _private_files(contents) as paths:
+        yield paths
+
+
+def _memory_files_supported():
+    return hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+
+
+@contextmanager
+def _memory_files(contents):
+    descriptors = []
+    try:
+        for name, content in contents:
+            descriptor = os.memfd_create(f"kkm-checkonline-{name}", os.MFD_CLOEXEC)
+            descriptors.append(descriptor)
+            os.write(descriptor, content)
+        yield tuple(f"/proc/self/fd/{descriptor}" for descriptor in descriptors)
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+
+
+@contextmanager
+def _private_files(contents):
     folder = tempfile.mkdtemp(prefix="kkm-checkonline-")
     try:
         os.chmod(folder, stat.S_IRWXU)
         paths = []
-        for name, content in (("client.pem", cert_bytes), ("client.key", key_bytes)):
+        for name, content in contents:
             path = os.path.join(folder, name)
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
             with os.fdopen(descriptor, "wb") as handle:
@@ -358,7 +391,6 @@ class CheckonlineClient:
             "Device": config.device,
             "Group": config.group,
             "RequestId": receipt.external_id,
-            "Password": config.password,
             "DocumentType": document_type,
             "Lines": lines,
         }
@@ -548,12 +580,13 @@ class CheckonlineClient:
 
     # -- service calls ---------------------------------------------------------------
 
-    def register(self, operation, payload):
-        """POST the Complex request; ``Outcome`` DONE with fiscal data, or FAILED.
+    def register(self, operation, payload, callback_url=""):
+        """POST the Complex request; ``Outcome`` DONE with fiscal data, FAILED, or ATTENTION.
 
         Raises ``TransientError`` when the same payload (same RequestId) must be sent again
         later: ``uncertain`` tells whether the receipt may already be registered, in which
-        case the re-send returns the cached answer.
+        case the re-send returns the cached answer. The cashier's password is added here, so
+        that it is never kept in the frozen request; Checkonline has no callbacks.
         """
         expected = DOCUMENT_TYPES.get(operation)
         if expected is None or payload.get("DocumentType") != expected:
@@ -567,7 +600,18 @@ class CheckonlineClient:
                 ]
             )
         request_id = payload.get("RequestId") or ""
+        payload = dict(payload, Password=self.config.password)
         response, body = self._exchange("register", "POST", self.config.command_url, payload)
+        try:
+            return self._registration(response, body, payload, request_id)
+        except PARSE_ERRORS as exc:
+            raise UnreadableAnswer(
+                f"Checkonline's answer cannot be read: {exc}",
+                uncertain=True,
+                http_status=response.status_code,
+            ) from exc
+
+    def _registration(self, response, body, payload, request_id):
         status = response.status_code
         if isinstance(body, dict) and "FCEError" in body:
             return self._fce_failure(status, body, request_id, response)
@@ -596,7 +640,11 @@ class CheckonlineClient:
         if not isinstance(body, dict):
             raise TransientError("Checkonline answer unreadable", uncertain=True, http_status=status)
         result = body.get("Response") or body.get("Reponse")  # 3.2.0 examples misspell it
-        if not isinstance(result, dict) or not isinstance(result.get("Error"), int):
+        if (
+            not isinstance(result, dict)
+            or not isinstance(result.get("Error"), int)
+            or isinstance(result.get("Error"), bool)
+        ):
             raise TransientError(
                 "Checkonline answered without a Response.Error", uncertain=True, http_status=status
             )
@@ -646,6 +694,8 @@ class CheckonlineClient:
 
     def _done(self, status, body, payload, request_id):
         fiscal = self._fiscal(body, payload)
+        if not (fiscal.fiscal_document_number and fiscal.fiscal_document_attribute):
+            raise ValueError("the answer has no fiscal document number or fiscal sign")
         expected = sum(
             _half_up(_int(line.get("Price")) * _int(line.get("Qty")), 1000)
             for line in payload.get("Lines") or ()
@@ -654,7 +704,7 @@ class CheckonlineClient:
         if grand_total and grand_total != expected:
             # The cache answered for another receipt under this RequestId: never take its data.
             return oc.Outcome(
-                oc.FAILED,
+                oc.ATTENTION,
                 vendor_id=request_id,
                 fiscal=fiscal,
                 error_code="total_mismatch",
@@ -663,8 +713,6 @@ class CheckonlineClient:
                     f"this request is for {_rub(expected)}: the id was reused for other data. Check "
                     "the registered receipt before sending this one under a new id."
                 ),
-                kind=oc.KIND_DEVICE,
-                new_id_needed=True,
                 http_status=status,
                 raw=body,
             )
@@ -703,7 +751,7 @@ class CheckonlineClient:
 
     def _fce_failure(self, status, body, request_id, response):
         code = _int(body.get("FCEError"))
-        text = body.get("ErrorDescription") or f"FCE error {code}"
+        text = _plain(body.get("ErrorDescription")) or f"FCE error {code}"
         fatal = body.get("Fatal")
         if not isinstance(fatal, bool):
             fatal = code not in FCE_RETRYABLE
@@ -714,24 +762,21 @@ class CheckonlineClient:
                 uncertain=code in FCE_UNDEFINED_STATE or code == FCE_IN_PROGRESS,
                 http_status=status,
             )
-        new_id_needed = code in FCE_UNDEFINED_STATE
-        if new_id_needed:
-            kind = oc.KIND_DEVICE
-            text += (
-                " -- the request is in an undefined state (ST32 §3.6.4): check in the Checkonline or "
-                "OFD account whether the receipt was registered before sending it under a new id"
-            )
+        if code in FCE_UNDEFINED_STATE:
+            # The device may have printed the receipt (ST32 §3.6.4): only a person who checked the
+            # Checkonline or OFD account may send it again, under a new id.
+            status_kind = (oc.ATTENTION, "")
         elif code == FCE_BAD_REQUEST:
-            kind = oc.KIND_VALIDATION
+            status_kind = (oc.FAILED, oc.KIND_VALIDATION)
         else:
-            kind = oc.KIND_CONFIG  # no Device/RequestId, unknown device, cache or queue failure...
+            # No Device/RequestId, unknown device, cache or queue failure...
+            status_kind = (oc.FAILED, oc.KIND_CONFIG)
         return oc.Outcome(
-            oc.FAILED,
+            status_kind[0],
             vendor_id=request_id,
             error_code=f"FCE-{code}",
             error_text=text,
-            kind=kind,
-            new_id_needed=new_id_needed,
+            kind=status_kind[1],
             http_status=status,
             raw=body,
         )
@@ -739,14 +784,14 @@ class CheckonlineClient:
     def _fiscal(self, body, payload):
         sources = _sources(body)
         tags = _tags(body)
-        fn_number = str(_lookup(sources, "FNSerialNumber") or tags.get(1041) or "").strip()
+        fn_number = _plain(_lookup(sources, "FNSerialNumber") or tags.get(1041)).strip()
         document_number = _int(_lookup(sources, "FiscalDocNumber") or tags.get(1040))
         sign = _int(_lookup(sources, "FiscalSign"))
         moment = _moment(_lookup(sources, "Date"))
         total = _int(_lookup(sources, "GrandTotal") or tags.get(1020))
         document_type = _int(_lookup(sources, "DocumentType") or payload.get("DocumentType"))
-        registration = str(_lookup(sources, "DeviceRegistrationNumber") or tags.get(1037) or "").strip()
-        qr = _lookup(sources, "QR") or ""
+        registration = _plain(_lookup(sources, "DeviceRegistrationNumber") or tags.get(1037)).strip()
+        qr = _plain(_lookup(sources, "QR"))
         values = {
             "fn": fn_number,
             "fd": document_number or "",
@@ -764,10 +809,10 @@ class CheckonlineClient:
             url = self.config.ofd_url_template.format(**values)
         return oc.FiscalData(
             fn_number=fn_number,
-            fiscal_document_number=document_number,
+            fiscal_document_number=_stored(document_number, "FiscalDocNumber"),
             fiscal_document_attribute=str(sign or ""),
-            shift_number=_int(_lookup(sources, "TurnNumber") or tags.get(1038)),
-            fiscal_receipt_number=_int(_lookup(sources, "DocNumber") or tags.get(1042)),
+            shift_number=_stored(_int(_lookup(sources, "TurnNumber") or tags.get(1038)), "TurnNumber"),
+            fiscal_receipt_number=_stored(_int(_lookup(sources, "DocNumber") or tags.get(1042)), "DocNumber"),
             receipt_datetime=moment.strftime("%d.%m.%Y %H:%M:%S") if moment else "",
             ecr_registration_number=registration,
             total=_rub(total) if total else "",
@@ -895,8 +940,13 @@ def _masked(payload):
 def _json(response):
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
+
+
+def _plain(value):
+    """A text field of an answer, or "" when it is not text."""
+    return str(value)[:1000] if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
 
 
 def _from_cache(response):
@@ -911,20 +961,23 @@ def _summary(status, body):
     if "FCEError" in body:
         return f"FCE-{body.get('FCEError')}", "fce", str(body.get("ErrorDescription") or "")
     result = body.get("Response") or body.get("Reponse")
-    if isinstance(result, dict) and result.get("Error"):
-        return str(result["Error"]), "device", _device_text(result["Error"], result.get("ErrorMessages"))
+    code = result.get("Error") if isinstance(result, dict) else None
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        return str(code), "device", _device_text(code, result.get("ErrorMessages"))
     return "", ("http" if status >= 400 else ""), ""
 
 
 def _device_text(code, messages):
-    details = "; ".join(str(message) for message in messages or () if message and message != "ERR_NO_ERROR")
+    if not isinstance(messages, list):
+        messages = []
+    details = "; ".join(_plain(message) for message in messages if message and message != "ERR_NO_ERROR")
     known = DEVICE_ERROR_TEXTS.get(code, f"device error {code}")
     return f"{known}: {details}" if details else known
 
 
 def _text(body):
     if isinstance(body, dict):
-        return str(body.get("error") or body.get("message") or body.get("ErrorDescription") or "")
+        return _plain(body.get("error") or body.get("message") or body.get("ErrorDescription") or "")
     return ""
 
 
@@ -958,7 +1011,8 @@ def _sources(body):
     result = body.get("Response") or body.get("Reponse")
     if isinstance(result, dict):
         sources.append(result)
-    for item in body.get("Responses") or ():
+    responses = body.get("Responses")
+    for item in responses if isinstance(responses, list) else ():
         if isinstance(item, dict) and str(item.get("Path", "")).endswith("/CloseDocument"):
             if isinstance(item.get("Response"), dict):
                 sources.append(item["Response"])
@@ -978,18 +1032,29 @@ def _tags(body):
     tags = {}
     for source in _sources(body):
         document = source.get("FiscalDocument")
-        if isinstance(document, dict):
-            for tag in document.get("Value") or ():
-                if isinstance(tag, dict) and "TagID" in tag:
-                    tags.setdefault(tag["TagID"], tag.get("Value"))
+        values = document.get("Value") if isinstance(document, dict) else None
+        for tag in values if isinstance(values, list) else ():
+            if isinstance(tag, dict) and isinstance(tag.get("TagID"), int):
+                tags.setdefault(tag["TagID"], tag.get("Value"))
     return tags
 
 
 def _int(value):
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
+    """A non-negative integer, or 0."""
+    if isinstance(value, bool):
         return 0
+    try:
+        number = int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return max(number, 0)
+
+
+def _stored(number, name):
+    """``number`` if the database can keep it as an integer; an unreadable answer otherwise."""
+    if number > INTEGER_MAX:
+        raise ValueError(f"{name} {number} is out of range")
+    return number
 
 
 def _moment(value):
@@ -1007,5 +1072,5 @@ def _moment(value):
             int(clock.get("Minute") or 0),
             int(clock.get("Second") or 0),
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None

@@ -21,3 +21,23 @@ class TransientError(VendorError):
         super().__init__(message)
         self.uncertain = uncertain
         self.http_status = http_status
+
+
+class UnreadableAnswer(TransientError):
+    """The vendor answered something this client cannot read (wrong JSON, types or values).
+
+    Nothing is concluded from it: a registration is ``uncertain`` (asked again with the same
+    id), a status request is asked again later; the receipt is flagged meanwhile.
+    """
+
+
+# Errors that reading an unexpected answer may raise: turned into ``UnreadableAnswer``.
+PARSE_ERRORS = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ArithmeticError,  # OverflowError, decimal.InvalidOperation
+    RecursionError,
+)

@@ -7,6 +7,10 @@ ACCEPTED = "accepted"  # registered by the vendor, fiscal data to come (ATOL "wa
 WAIT = "wait"  # report asked too early
 DONE = "done"  # fiscal data available
 FAILED = "failed"  # refused or failed; see kind
+# The vendor holds a document under this id that may be registered but cannot be taken as this
+# receipt (an undefined device state, or a document that does not match the request): a person
+# must look before anything else is sent (design.md §4).
+ATTENTION = "attention"
 
 # Kinds of failure, which decide what the receipt does next.
 KIND_VALIDATION = "validation"  # fix the data, the same id may be sent again
@@ -56,3 +60,6 @@ class Exchange:
     message: str = ""
     request: dict = None
     response: dict = None
+    # Whether the request reached the vendor: True (it answered), False (certainly not: refused
+    # connection, connect timeout, TLS refusal), None (it may have: the answer was lost).
+    reached: bool = None

@@ -199,7 +199,6 @@ class Receipt:
     total: Decimal
     cashier: str = ""
     cashier_inn: str = ""  # FFD 1.2 only (tag 1203)
-    callback_url: str = ""
     internet: bool = True
     correction: Correction = None
     extra: dict = field(default_factory=dict)

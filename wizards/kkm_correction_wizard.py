@@ -49,12 +49,11 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
         return values
 
     def _check(self):
-        if self.move_id.state != "posted" or not self.move_id.company_id.l10n_ru_kkm_enabled:
-            raise UserError(
-                self.env._(
-                    "Corrections are registered for posted invoices of a company with fiscal receipts enabled."
-                )
-            )
+        receipts = self.env["l10n_ru_kkm.receipt"]
+        receipts._l10n_ru_kkm_check_rights("l10n_ru_kkm.group_kkm_manager")
+        refusal = receipts._l10n_ru_kkm_refusal(self.move_id)
+        if refusal:
+            raise UserError(refusal)
         if self.vendor == "checkonline":
             raise UserError(
                 self.env._(

@@ -30,6 +30,7 @@ class L10nRuKkmReportWizard(models.TransientModel):
     def action_send_now(self):
         """Mail this report to the company's report recipients."""
         self.ensure_one()
+        self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_check_rights("l10n_ru_kkm.group_kkm_user")
         self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_send_report(
             self.company_id, self.date_from, self.date_to
         )

@@ -21,7 +21,7 @@ class L10nRuKkmResellWizard(models.TransientModel):
                 lambda r: r.operation == "sell" and r.state == "done"
             )
             receipts = receipts.filtered(
-                lambda r: not r.refund_receipt_ids.filtered(lambda x: x.state != "error")
+                lambda r: not r.refund_receipt_ids.filtered(lambda x: x.state not in ("error", "cancelled"))
             )
         else:
             receipts = self.env["l10n_ru_kkm.receipt"]
@@ -30,6 +30,7 @@ class L10nRuKkmResellWizard(models.TransientModel):
 
     def action_resell(self):
         self.ensure_one()
+        self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_check_rights("l10n_ru_kkm.group_kkm_manager")
         refunds = self.receipt_ids._l10n_ru_kkm_resell()
         return refunds._l10n_ru_kkm_notify(
             self.env._(
