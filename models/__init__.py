@@ -16,6 +16,7 @@ from . import (
     receipt_builder,
     receipt_checks,
     receipt_credit,  # extends the builder: after it
+    receipt_discount,
     receipt_prepayment,  # extends the builder too
     res_company,
     res_config_settings,

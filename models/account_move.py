@@ -4,6 +4,8 @@ from odoo.exceptions import UserError
 from .kkm_receipt import FISCAL_MOVE_TYPES, PAID_STATES, STATES
 
 USER = "l10n_ru_kkm.group_kkm_user"
+# The invoice shows the state of its receipts that needs someone first.
+STATE_URGENCY = ["error", "unknown", "to_send", "sent", "done", "cancelled"]
 
 
 class AccountMove(models.Model):
@@ -17,7 +19,8 @@ class AccountMove(models.Model):
         string="Fiscal receipt",
         compute="_compute_l10n_ru_kkm_state",
         store=True,
-        help="State of the invoice's latest fiscal receipt.",
+        help="One state for all the invoice's fiscal receipts (several when it is split, re-issued or "
+        "paid on credit): the one that needs someone first.",
     )
     l10n_ru_kkm_failed = fields.Boolean(
         string="Fiscal receipt failed",
@@ -62,7 +65,8 @@ class AccountMove(models.Model):
     def _compute_l10n_ru_kkm_state(self):
         for move in self:
             receipts = move.l10n_ru_kkm_receipt_ids
-            move.l10n_ru_kkm_state = receipts.sorted("id")[-1:].state or False
+            live = receipts.filtered(lambda r: r.state != "cancelled") or receipts
+            move.l10n_ru_kkm_state = min(live.mapped("state"), key=STATE_URGENCY.index, default=False)
             move.l10n_ru_kkm_failed = any(r._l10n_ru_kkm_is_failing() for r in receipts)
 
     def _post(self, soft=True):

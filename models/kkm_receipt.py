@@ -1,4 +1,5 @@
 import uuid
+from dataclasses import replace
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -47,6 +48,7 @@ PAYMENT_STAGES = [
     ("credit", "Transfer on credit"),
     ("credit_payment", "Payment of credit"),
     ("prepayment", "Advance payment"),
+    ("early_discount", "Early payment discount"),
 ]
 # Basis of a correction receipt (tag 1173).
 CORRECTION_TYPES = [("self", "On our own initiative"), ("instruction", "By order of the tax office")]
@@ -98,6 +100,13 @@ class L10nRuKkmReceipt(models.Model):
         required=True,
         readonly=True,
     )
+    part = fields.Integer(
+        default=0,  # stored, never NULL: it belongs to the one-open-receipt index
+        readonly=True,
+        help="Which of the receipts of its invoice this one is, when the service cannot take the whole "
+        "invoice in one receipt (0 until the request is built).",
+    )
+    part_count = fields.Integer(string="Parts", default=0, readonly=True)
     payment_stage = fields.Selection(
         selection=PAYMENT_STAGES,
         string="Payment stage",
@@ -194,11 +203,11 @@ class L10nRuKkmReceipt(models.Model):
         "A receipt with this external ID already exists for this service.",
     )
     _one_open_per_operation = models.UniqueIndex(
-        "(move_id, operation, payment_stage) WHERE state IN ('to_send', 'sent', 'unknown', 'error')",
-        "An invoice may have only one open receipt per operation.",
+        "(move_id, operation, payment_stage, part) WHERE state IN ('to_send', 'sent', 'unknown', 'error')",
+        "An invoice may have only one open receipt per operation (and part).",
     )
 
-    @api.depends("operation", "payment_stage", "move_id.name")
+    @api.depends("operation", "payment_stage", "move_id.name", "part", "part_count")
     def _compute_name(self):
         labels = dict(self._fields["operation"]._description_selection(self.env))
         stages = dict(self._fields["payment_stage"]._description_selection(self.env))
@@ -206,7 +215,15 @@ class L10nRuKkmReceipt(models.Model):
             label = labels.get(receipt.operation, "")
             if receipt.payment_stage and receipt.payment_stage != "full":
                 label = f"{label} ({stages[receipt.payment_stage].lower()})"
-            receipt.name = f"{label} {receipt.move_id.name or ''}".strip()
+            name = f"{label} {receipt.move_id.name or ''}".strip()
+            if receipt.part_count > 1:
+                name = self.env._(
+                    "%(name)s, part %(part)s/%(count)s",
+                    name=name,
+                    part=receipt.part,
+                    count=receipt.part_count,
+                )
+            receipt.name = name
 
     @api.depends("state", "error_message", "needs_attention", "needs_decision", "retries_exhausted")
     def _compute_problem_text(self):
@@ -409,8 +426,12 @@ class L10nRuKkmReceipt(models.Model):
                 move, values.get("payment_stage", "full"), mirror=bool(values.get("origin_receipt_id"))
             )
         ]
+        # One row per part: an invoice with more items than the service takes in one receipt is
+        # registered as several receipts, each valid on its own (its client decides).
         values_list = [
-            dict(values, **receipts.new(values)._l10n_ru_kkm_request_values()) for values in values_list
+            dict(values, **part_values)
+            for values in values_list
+            for part_values in receipts.new(values)._l10n_ru_kkm_request_values()
         ]
         # The invoice's chatter tells the story; the receipt needs no "created" note nor followers.
         created = receipts.with_context(
@@ -419,39 +440,73 @@ class L10nRuKkmReceipt(models.Model):
         return created.with_env(receipts.env)  # later changes are tracked again
 
     def _l10n_ru_kkm_prepare(self):
-        """Freeze the request again from the invoice as it is now (e.g. after a fix)."""
+        """Freeze the request again from the invoice as it is now (e.g. after a fix).
+
+        A receipt whose request was never built may now need several parts: it becomes the
+        first, the others are created beside it. Returns all the receipts concerned.
+        """
+        extra = self.browse()
         for receipt in self:
-            values = receipt._l10n_ru_kkm_request_values()
-            if values.pop("state", None) == "error":
-                receipt._l10n_ru_kkm_set_state("error", **values)
-            else:
-                receipt.sudo().write(values)
+            first, *others = receipt._l10n_ru_kkm_request_values()
+            first.pop("external_id", None)
+            if first.pop("state", None) == "error":
+                receipt._l10n_ru_kkm_set_state("error", **first)
+                continue
+            receipt.sudo().write(first)
+            if others:
+                copied = receipt.copy_data(
+                    {"state": "to_send", "origin_receipt_id": False, "resell_receipt_id": False}
+                )[0]
+                extra |= self.sudo().create([dict(copied, **values) for values in others])
+        return self | extra.with_env(self.env)
 
     def _l10n_ru_kkm_request_values(self):
-        """The frozen request and the fields that go with it, or the error that blocks it."""
+        """The values of each part: its frozen request and the fields that go with it, or the
+        error that blocks it. A receipt with a part number gives that part only."""
         self.ensure_one()
         try:
-            payload = self._l10n_ru_kkm_build_request()
+            parts = self._l10n_ru_kkm_build_requests()
         except UserError as error:
             message = str(error.args[0])
         except ValueError as error:
             # The vendor's own rules (e.g. text Checkonline's register cannot print).
             message = self.env._("The service cannot accept this receipt: %(reason)s", reason=str(error))
         else:
-            return {
-                "request_payload": payload,
-                "error_message": False,
-                "error_kind": False,
-                # Due now: a receipt still waiting long after this lost its job (see the sweep).
-                "next_attempt_at": fields.Datetime.now(),
-            }
-        return {"state": "error", "error_kind": "data", "error_code": False, "error_message": message}
+            # Due now: a receipt still waiting long after this lost its job (see the sweep).
+            ready = {"error_message": False, "error_kind": False, "next_attempt_at": fields.Datetime.now()}
+            return [dict(values, request_payload=payload, **ready) for values, payload in parts]
+        return [{"state": "error", "error_kind": "data", "error_code": False, "error_message": message}]
 
-    def _l10n_ru_kkm_build_request(self):
-        """The vendor request of this receipt, from its invoice (extended by the resell)."""
+    def _l10n_ru_kkm_build_requests(self):
+        """[(part values, vendor request)] of this receipt, from its invoice (extended by the
+        resell): one pair, or one per part when the service needs several receipts."""
         data = self.env["l10n_ru_kkm.receipt.builder"]._build(self)
         with self._l10n_ru_kkm_client(credentials=False) as client:
-            return client.build_payload(data)
+            parts = client.split(data)
+            if self.part and (self.part > len(parts) or self.part_count not in (0, len(parts))):
+                raise UserError(
+                    self.env._(
+                        "%(move)s now needs %(count)s receipts instead of %(before)s: its receipts cannot be "
+                        "rebuilt part by part. Register a correction instead.",
+                        move=self.move_id.display_name,
+                        count=len(parts),
+                        before=self.part_count,
+                    )
+                )
+            requests = []
+            for number, part in enumerate(parts, start=1):
+                if self.part and number != self.part:
+                    continue
+                # The first part keeps the receipt's id; the others get their own.
+                external_id = self.external_id if (self.part or number == 1) else self._new_external_id()
+                values = {
+                    "part": number,
+                    "part_count": len(parts),
+                    "external_id": external_id,
+                    "amount_total": float(part.total),
+                }
+                requests.append((values, client.build_payload(replace(part, external_id=external_id))))
+            return requests
 
 
 def _storable_values(values):

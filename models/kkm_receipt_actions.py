@@ -76,7 +76,7 @@ class L10nRuKkmReceipt(models.Model):
             if receipt.external_id_spent:
                 values.update(external_id=self._new_external_id(), vendor_uuid=False, external_id_spent=False)
             receipt._l10n_ru_kkm_set_state("to_send", **values)
-        failed._l10n_ru_kkm_prepare()
+        failed = failed._l10n_ru_kkm_prepare()
         still_failed = failed.filtered(lambda r: r.state == "error")
         if still_failed:
             raise UserError("\n".join(still_failed.mapped("error_message")))
@@ -121,8 +121,7 @@ class L10nRuKkmReceipt(models.Model):
                 error_message=False,
                 error_kind=False,
             )
-        self._l10n_ru_kkm_prepare()
-        ready = self.filtered(lambda r: r.state == "to_send")
+        ready = self._l10n_ru_kkm_prepare().filtered(lambda r: r.state == "to_send")
         ready._l10n_ru_kkm_enqueue()
         return ready
 

@@ -70,11 +70,18 @@ class L10nRuKkmReceipt(models.Model):
         refunds._l10n_ru_kkm_enqueue()
         return refunds
 
-    def _l10n_ru_kkm_build_request(self):
-        # A resell's refund repeats what was registered, whatever the invoice says now.
-        if self.origin_receipt_id:
-            return self._l10n_ru_kkm_mirror_payload(self.origin_receipt_id)
-        return super()._l10n_ru_kkm_build_request()
+    def _l10n_ru_kkm_build_requests(self):
+        # A resell's refund repeats what was registered, whatever the invoice says now: the
+        # same part of a split invoice.
+        original = self.origin_receipt_id
+        if original:
+            values = {
+                "part": original.part,
+                "part_count": original.part_count,
+                "external_id": self.external_id,
+            }
+            return [(values, self._l10n_ru_kkm_mirror_payload(original))]
+        return super()._l10n_ru_kkm_build_requests()
 
     def _l10n_ru_kkm_mirror_payload(self, original):
         """The original's request with this receipt's id, refunding exactly what it registered."""
@@ -98,9 +105,10 @@ class L10nRuKkmReceipt(models.Model):
         return result
 
     def _l10n_ru_kkm_new_sale(self):
+        """The sale registered again, as the invoice is now: the same part of a split invoice."""
         self.ensure_one()
-        sale = self._l10n_ru_kkm_create_prepared([self._l10n_ru_kkm_values(self.move_id, "sell")])
-        return sale
+        values = self._l10n_ru_kkm_values(self.move_id, "sell", part=self.part, part_count=self.part_count)
+        return self._l10n_ru_kkm_create_prepared([values])
 
     def action_l10n_ru_kkm_resume_resell(self):
         """Resume a chain whose new sale is missing (e.g. fiscalization was disabled meanwhile)."""

@@ -43,6 +43,8 @@ class L10nRuKkmReceipt(models.Model):
             "date_from": date_from,
             "date_to": date_to,
             "count": len(receipts),
+            # A split invoice has several receipts, but it is one document.
+            "documents": len(receipts.move_id),
             "done": len(done),
             "pending": len(pending),
             "failed": len(failed),

@@ -1,6 +1,7 @@
 """Maps an invoice or credit note to the neutral receipt data of ``vendors.receipt``."""
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytz
@@ -37,14 +38,23 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
 
     @api.model
     def _build(self, receipt):
-        """The neutral receipt for ``receipt``; raises UserError naming every problem."""
+        """The neutral receipt for ``receipt``; raises UserError naming every problem.
+
+        The goods are the invoice's product lines; a down-payment invoice is a prepayment of the
+        order's goods, and the down payments a final invoice deducts are paid by that
+        prepayment (payment type 2), not sold again.
+        """
         move, company = receipt.move_id, receipt.company_id
         problems = self._company_problems(company) + self._move_problems(move)
         sale_date = self._sale_date(move)
         product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
         self._fetch_line_data(product_lines)
+        down_payments = self._down_payment_lines(product_lines)
+        if down_payments and down_payments == product_lines and receipt.operation in ("sell", "sell_refund"):
+            return self._build_down_payment(receipt, down_payments, problems)
+        deducted = down_payments.filtered(lambda line: line.quantity < 0)
         lines = []
-        for line in product_lines:
+        for line in product_lines - deducted:
             vat, problem = self._vat_code(line, sale_date)
             if problem:
                 problems.append(problem)
@@ -52,8 +62,21 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             lines.append(self._source_line(line, vat))
         if problems:
             raise UserError("\n".join(problems))
+        prepaid = -sum((_decimal(line.price_total) for line in deducted), Decimal(0))
+        total, adjustment = self._settled(receipt, prepaid)
+        items = self._allocate(move, lines, total, adjustment)
+        data = self._receipt(receipt, items, total)
+        if prepaid:
+            payments = [rd.Payment(rd.PAYMENT_ADVANCE, prepaid)]
+            if total > prepaid:
+                payments.append(rd.Payment(rd.PAYMENT_ELECTRONIC, total - prepaid))
+            data = replace(data, payments=tuple(payments))
+        return data
+
+    @api.model
+    def _allocate(self, move, lines, total, adjustment=Decimal(0)):
         try:
-            items = allocation.allocate(lines, _decimal(move.amount_total))
+            return allocation.allocate(lines, total, adjustment)
         except allocation.AllocationError as error:
             raise UserError(
                 self.env._(
@@ -62,8 +85,76 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                     reason=str(error),
                 )
             ) from error
-        self._check_items(move, items)
-        return self._receipt(receipt, items, _decimal(move.amount_total))
+
+    @api.model
+    def _settled(self, receipt, prepaid):
+        """(receipt total, adjustment spread over the goods) of a sale or refund.
+
+        The total is the invoice's, plus what down payments paid before; when the customer took
+        an early-payment discount, a receipt registered at payment says what was paid, and the
+        refund of the discount (after a receipt at confirmation) says what was not.
+        """
+        move = receipt.move_id
+        total = _decimal(move.amount_total) + prepaid
+        adjustment = self._adjustment(move)
+        if receipt.payment_stage == "early_discount":
+            discount = move._l10n_ru_kkm_early_discount()
+            return discount, adjustment + discount - total
+        if (
+            receipt.operation == "sell"
+            and receipt.payment_stage == "full"
+            and receipt.company_id.l10n_ru_kkm_trigger == "paid"
+        ):
+            discount = move._l10n_ru_kkm_early_discount()
+            return total - discount, adjustment - discount
+        return total, adjustment
+
+    @api.model
+    def _down_payment_lines(self, lines):
+        """The down-payment lines (Odoo Sales), when Sales is installed."""
+        if "is_downpayment" not in lines._fields:
+            return lines.browse()
+        return lines.filtered("is_downpayment")
+
+    @api.model
+    def _build_down_payment(self, receipt, lines, problems):
+        """A down-payment invoice: a prepayment of the order's goods (tag 1214 = 1 or 2), each
+        good's share of each down-payment line, at the calculated VAT rate, as "payment"
+        (tag 1212 = 10: "об авансе, задатке, предоплате", ATOL protocol v4 table 2)."""
+        move = receipt.move_id
+        orders = lines.sale_line_ids.order_id
+        goods = orders.order_line.filtered(
+            lambda line: not line.is_downpayment and not line.display_type and line.price_total > 0
+        )
+        full = _decimal(sum(orders.mapped("amount_total"))) <= _decimal(move.amount_total)
+        method = "full_prepayment" if full else "prepayment"
+        sale_date = self._sale_date(move)
+        items = []
+        for line in lines:
+            vat, problem = self._vat_code(line, sale_date)
+            if problem:
+                problems.append(problem)
+            shares = goods.filtered(lambda good, taxes=line.tax_ids: good.tax_ids == taxes) or goods
+            source = [
+                allocation.SourceLine(
+                    name=self._first_line(good.name) or good.product_id.display_name or "-",
+                    quantity=Decimal(1),
+                    amount=_decimal(good.price_total),
+                    vat=rd.CALCULATED_VAT[vat],
+                    payment_method=method,
+                    payment_object="payment",
+                )
+                for good in shares
+            ]
+            amount = _decimal(line.price_total)
+            if not source:
+                source = [
+                    allocation.SourceLine(self._item_name(line), Decimal(1), amount, rd.CALCULATED_VAT[vat])
+                ]
+            items += self._allocate(move, source, amount, amount - sum(s.amount for s in source))
+        if problems:
+            raise UserError("\n".join(problems))
+        return self._receipt(receipt, items, sum((item.sum for item in items), Decimal(0)))
 
     @api.model
     def _receipt(self, receipt, items, total):
@@ -83,6 +174,25 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             internet=company.l10n_ru_kkm_internet,
             correction=self._correction(receipt),
         )
+
+    @api.model
+    def _adjustment(self, move):
+        """What makes the invoice total differ from its lines, by Odoo's own design: cash
+        rounding (a rounding line, or rounding added to the biggest tax) and the VAT that an
+        early-payment discount "always upon invoice" takes off. Spread over the goods."""
+        rounding = early_discount = Decimal(0)
+        sign = move.direction_sign
+        for line in move.line_ids:
+            if line.display_type == "rounding":
+                rounding += _decimal(line.amount_currency * sign)
+        if any(line.display_type == "epd" for line in move.line_ids):
+            taxes = sum(
+                _decimal(line.amount_currency * sign) for line in move.line_ids if line.display_type == "tax"
+            )
+            products = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+            line_taxes = sum(_decimal(line.price_total) - _decimal(line.price_subtotal) for line in products)
+            early_discount = taxes - line_taxes
+        return rounding + early_discount
 
     # -- mapping ---------------------------------------------------------------------
 
@@ -106,9 +216,13 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
     @api.model
     def _item_name(self, line):
         # The first line of the label, as the customer reads it on the invoice: the product's
-        # name in the customer's language, or the accountant's own wording.
-        label = next((part.strip() for part in (line.name or "").splitlines() if part.strip()), "")
-        return rd.shortened(label or line.product_id.display_name or "-", rd.ITEM_NAME_MAX)
+        # name in the customer's language, or the accountant's own wording. Each client cuts
+        # it to its own limit, after its own replacements.
+        return self._first_line(line.name) or line.product_id.display_name or "-"
+
+    @staticmethod
+    def _first_line(text):
+        return next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
 
     @api.model
     def _source_line(self, line, vat):

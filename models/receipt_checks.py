@@ -8,14 +8,12 @@ import re
 from datetime import date
 
 from odoo import api, models
-from odoo.exceptions import UserError
 
 from ..vendors import checkonline
 from ..vendors import receipt as rd
 from ..vendors.atol import V4_RAW_MARK_CODE, v4_nomenclature_code
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
-MAX_ITEMS = 100
 # 425-FZ: the standard VAT rate is 22 % from 1 January 2026. The rate follows the date of
 # the sale itself, so a 2026 refund of a 2025 sale keeps 20 % (shared/docs/vendor-api.md §9.6).
 VAT_RATE_CHANGE = date(2026, 1, 1)
@@ -259,16 +257,3 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
                 )
             )
         return problems
-
-    @api.model
-    def _check_items(self, move, items):
-        if len(items) > MAX_ITEMS:
-            raise UserError(
-                self.env._(
-                    "Invoice %(move)s would give %(count)s receipt items; a receipt holds at most "
-                    "%(max)s. Split the invoice into several invoices.",
-                    move=move.display_name,
-                    count=len(items),
-                    max=MAX_ITEMS,
-                )
-            )

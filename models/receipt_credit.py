@@ -45,15 +45,19 @@ class L10nRuKkmReceipt(models.Model):
             lambda r: r.operation == "sell" and r.payment_stage == "credit" and r.state == "done"
         )
         values_list = []
-        for credit in credits:
+        for move in credits.move_id:
+            # A split transfer is paid once every part of it is registered.
+            transfer = move.l10n_ru_kkm_receipt_ids.filtered(
+                lambda r: r.payment_stage == "credit" and r.operation == "sell" and r.state != "cancelled"
+            )
+            if any(r.state != "done" for r in transfer):
+                continue
             # The payment hook may run twice (in payment, then paid): one receipt only.
-            if credit.move_id.l10n_ru_kkm_receipt_ids.filtered(
+            if move.l10n_ru_kkm_receipt_ids.filtered(
                 lambda r: r.payment_stage == "credit_payment" and r.state != "cancelled"
             ):
                 continue
-            values_list.append(
-                self._l10n_ru_kkm_values(credit.move_id, "sell", payment_stage="credit_payment")
-            )
+            values_list.append(self._l10n_ru_kkm_values(move, "sell", payment_stage="credit_payment"))
         payments = self._l10n_ru_kkm_create_prepared(values_list)
         payments._l10n_ru_kkm_dispatch()
         return payments
@@ -64,7 +68,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
 
     @api.model
     def _build(self, receipt):
-        if receipt.payment_stage == "full":
+        if receipt.payment_stage not in ("credit", "credit_payment"):
             return super()._build(receipt)
         if receipt.vendor == "checkonline":
             raise UserError(

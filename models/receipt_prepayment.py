@@ -16,15 +16,8 @@ from odoo.exceptions import UserError
 from ..vendors import receipt as rd
 from .receipt_checks import RATES_AFTER_CHANGE, RATES_BEFORE_CHANGE, VAT_RATE_CHANGE
 
-# The calculated rate of an advance for each VAT code (tag 1199); 20 and 22 % follow the date.
-CALCULATED_RATES = {
-    "none": "none",
-    "vat0": "vat0",
-    "vat5": "vat105",
-    "vat7": "vat107",
-    "vat10": "vat110",
-}
-CALCULATED_STANDARD_RATE = {False: "vat120", True: "vat122"}  # received from 1 January 2026?
+# The calculated standard rate of an advance, by whether it was received from 1 January 2026.
+CALCULATED_STANDARD_RATE = {False: "vat120", True: "vat122"}
 
 
 class AccountPayment(models.Model):
@@ -99,12 +92,13 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             or receipt.move_id.payment_state == "not_paid"
         ):
             return data
-        advance = min(self._advance_offset(receipt.move_id), data.total)
+        prepaid = sum((p.sum for p in data.payments if p.type == rd.PAYMENT_ADVANCE), Decimal(0))
+        advance = min(self._advance_offset(receipt.move_id), data.total - prepaid)
         if not advance:
             return data
-        payments = [rd.Payment(rd.PAYMENT_ADVANCE, advance)]
-        if data.total > advance:
-            payments.append(rd.Payment(rd.PAYMENT_ELECTRONIC, data.total - advance))
+        payments = [rd.Payment(rd.PAYMENT_ADVANCE, prepaid + advance)]
+        if data.total > prepaid + advance:
+            payments.append(rd.Payment(rd.PAYMENT_ELECTRONIC, data.total - prepaid - advance))
         return replace(data, payments=tuple(payments))
 
     @api.model
@@ -167,4 +161,4 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             return False
         if code in RATES_BEFORE_CHANGE | RATES_AFTER_CHANGE:
             return CALCULATED_STANDARD_RATE[received >= VAT_RATE_CHANGE]
-        return CALCULATED_RATES.get(code, code)
+        return rd.CALCULATED_VAT[code]

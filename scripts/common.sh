@@ -87,14 +87,15 @@ PY
 )
 }
 
-# A throwaway database named "$1_<time>_<pid>" with l10n_ru_kkm installed, dropped when the
-# calling script exits: sets DB.
+# A throwaway database named "$1_<time>_<pid>" with l10n_ru_kkm installed (and the modules
+# of $2, comma-separated), dropped when the calling script exits: sets DB.
 create_throwaway_database() {
     DB="$1_$(date +%s)_$$"
+    local modules="l10n_ru_kkm${2:+,$2}"
     local log="${TMPDIR:-/tmp}/$DB.install.log"
     trap 'dropdb --if-exists "$DB" >/dev/null 2>&1 || true' EXIT
-    say "installing l10n_ru_kkm in the throwaway database $DB (log: $log)"
-    if ! "$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" -i l10n_ru_kkm --stop-after-init \
+    say "installing $modules in the throwaway database $DB (log: $log)"
+    if ! "$PYTHON" "$ODOO_BIN" -d "$DB" --addons-path="$ADDONS_PATH" -i "$modules" --stop-after-init \
             --http-interface=127.0.0.1 --log-level=info >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         die "installing the module failed (log: $log)"

@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+import tempfile
 
 import responses
 
@@ -11,6 +12,8 @@ from odoo.tests import new_test_user
 from odoo.tests.common import _super_send
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from .pki import Pki
 
 ATOL_URL = "https://atol.test/possystem"
 GROUP = "test-group_1"
@@ -130,6 +133,15 @@ def create_checkonline_certificate(env, company, cert_path, key_path):
                 }
             )
         )
+
+
+def make_checkonline_certificate(test_class, company):
+    """A fresh client certificate of the project's test PKI, for ``company``, kept in Odoo's
+    certificate module; its files are removed with the class."""
+
+    folder = tempfile.TemporaryDirectory()
+    test_class.addClassCleanup(folder.cleanup)
+    return create_checkonline_certificate(test_class.env, company, *Pki(folder.name).client)
 
 
 class KkmTestCommon(AccountTestInvoicingCommon):

@@ -81,12 +81,26 @@ class TestBuilder(KkmTestCommon):
         items = self._assert_balanced(move)
         self.assertEqual(items[1]["sum"], 0.0)
 
-    def test_two_hundred_lines_are_refused_with_a_clear_error(self):
-        move = self._invoice([self._line(10.00 + n) for n in range(200)])
-        receipt = move.l10n_ru_kkm_receipt_ids
-        self.assertEqual(receipt.state, "error")
-        self.assertIn("at most 100", receipt.error_message)
-        self.assertIn("Split the invoice", receipt.error_message)
+    def test_two_hundred_and_one_lines_become_three_linked_receipts(self):
+        # ATOL takes at most 100 items a receipt: three parts of 67 items, each balanced.
+        move = self._invoice([self._line(10.00 + n) for n in range(201)])
+        receipts = move.l10n_ru_kkm_receipt_ids.sorted("part")
+        self.assertEqual(receipts.mapped("state"), ["to_send"] * 3, receipts.mapped("error_message"))
+        self.assertEqual((receipts.mapped("part"), set(receipts.mapped("part_count"))), ([1, 2, 3], {3}))
+        self.assertEqual(len(set(receipts.mapped("external_id"))), 3, "one external id each")
+        self.assertTrue(receipts[1].name.endswith("part 2/3"), receipts[1].name)
+        totals = []
+        for receipt in receipts:
+            body = receipt.request_payload["receipt"]
+            self.assertEqual(receipt.request_payload["external_id"], receipt.external_id)
+            self.assertEqual(len(body["items"]), 67)
+            total = sum(Decimal(str(item["sum"])) for item in body["items"])
+            self.assertEqual(total, Decimal(str(body["total"])))
+            self.assertEqual(sum(Decimal(str(p["sum"])) for p in body["payments"]), total)
+            self.assertEqual(Decimal(str(receipt.amount_total)).quantize(Decimal("0.01")), total)
+            totals.append(total)
+        self.assertEqual(sum(totals), Decimal(str(move.amount_total)).quantize(Decimal("0.01")))
+        self.assertEqual(move.l10n_ru_kkm_state, "to_send")
 
     def test_a_hundred_lines_fit_on_one_receipt(self):
         move = self._invoice([self._line(10.00 + n, quantity=2) for n in range(100)])

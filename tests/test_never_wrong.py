@@ -1,7 +1,6 @@
 """Never wrong: a receipt only for what the tax office should see, never from stale data, only
 by those allowed to, and always in a state that tells the truth (issue "Never wrong")."""
 
-import tempfile
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
@@ -11,8 +10,7 @@ from odoo.tests import tagged
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..models import kkm_receipt_queue
-from .common import DONE_PAYLOAD, GROUP, KkmTestCommon, create_checkonline_certificate
-from .pki import Pki
+from .common import DONE_PAYLOAD, GROUP, KkmTestCommon, make_checkonline_certificate
 
 
 class NeverWrongCommon(KkmTestCommon):
@@ -344,9 +342,7 @@ class TestCopiesAndSecrets(NeverWrongCommon):
     """6. Neutralized copies, secrets out of the stored requests and the logs."""
 
     def test_a_neutralized_copy_cannot_reach_the_tax_office(self):
-        folder = tempfile.TemporaryDirectory()
-        self.addCleanup(folder.cleanup)
-        certificate = create_checkonline_certificate(self.env, self.company, *Pki(folder.name).client)
+        certificate = make_checkonline_certificate(type(self), self.company)
         self.company.sudo().write(
             {
                 "l10n_ru_kkm_test_mode": False,

@@ -8,7 +8,6 @@ exception escapes, everything written can be stored, and the receipt is in a leg
 """
 
 import json
-import tempfile
 from datetime import datetime, timedelta
 
 import responses
@@ -18,8 +17,7 @@ from hypothesis import strategies as st
 from odoo.tests import tagged
 
 from ..models.kkm_receipt import STATES
-from .common import ATOL_URL, DONE_PAYLOAD, GROUP, KkmTestCommon, create_checkonline_certificate
-from .pki import Pki
+from .common import ATOL_URL, DONE_PAYLOAD, GROUP, KkmTestCommon, make_checkonline_certificate
 
 CHECKONLINE_URL = "https://checkonline.test"
 EXAMPLES = settings(
@@ -194,9 +192,7 @@ class TestAnswersNeverCrash(KkmTestCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        folder = tempfile.TemporaryDirectory()
-        cls.addClassCleanup(folder.cleanup)
-        cls.certificate = create_checkonline_certificate(cls.env, cls.company, *Pki(folder.name).client)
+        cls.certificate = make_checkonline_certificate(cls, cls.company)
 
     def setUp(self):
         super().setUp()

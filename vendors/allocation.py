@@ -23,7 +23,9 @@ Choices worth knowing:
   changes. This is the remedy vendor-api §10 #4 recommends.
 - A line with quantity 0 and amount 0 is dropped: nothing was sold.
 - A difference between the invoice total and the sum of the line amounts (Odoo
-  "round globally") of at most 1 kopeck per line is spread over all positive lines.
+  "round globally") of at most 1 kopeck per line is spread over all positive lines; so is a
+  declared ``adjustment`` of any size (cash rounding, the VAT an early-payment discount
+  takes off the invoice, a discount granted at payment).
 - Amounts are handled as integer kopecks and quantities as integer thousandths,
   so no rounding context can interfere.
 """
@@ -68,20 +70,26 @@ class SourceLine:
     agent: receipt.Agent = None
 
 
-def allocate(lines: Sequence[SourceLine], total: Decimal) -> list[receipt.Item]:
+def allocate(
+    lines: Sequence[SourceLine], total: Decimal, adjustment: Decimal = Decimal(0)
+) -> list[receipt.Item]:
     """Return the receipt items for ``lines`` whose sums add up exactly to ``total``.
+
+    ``adjustment`` is the part of ``total - sum(lines)`` that the invoice explains (cash
+    rounding, ...): it is spread over the goods like the rounding drift.
 
     Raises ``AllocationError`` when the invoice cannot be represented: negative total,
     discounts larger than the goods, amounts with more than 2 decimals or above the
     ATOL maximum, a total too far from the sum of the lines, or nothing to sell.
     """
     total_kopecks = _kopecks(total, "invoice total")
+    adjustment_kopecks = _kopecks(adjustment, "adjustment")
     _check_lines(lines)
     sold = [line for line in lines if not _is_empty(line)]
     positive = [line for line in sold if line.amount >= 0]
     if not positive:
         raise AllocationError("The invoice has no line to sell (only discounts or empty lines).")
-    targets = _target_kopecks(sold, positive, total_kopecks, len(lines))
+    targets = _target_kopecks(sold, positive, total_kopecks, len(lines), adjustment_kopecks)
     items = []
     for line, target in zip(positive, targets, strict=True):
         items.extend(_items_for_line(line, target))
@@ -136,7 +144,7 @@ def _is_empty(line):
 # --- spreading the discounts --------------------------------------------------------
 
 
-def _target_kopecks(sold, positive, total_kopecks, line_count):
+def _target_kopecks(sold, positive, total_kopecks, line_count, adjustment_kopecks=0):
     """Final sum in kopecks of every positive line, in order; they add up to the total."""
     lines_sum = sum(_amount(line) for line in sold)
     if lines_sum < 0:
@@ -147,7 +155,7 @@ def _target_kopecks(sold, positive, total_kopecks, line_count):
         )
     if total_kopecks < 0:
         raise AllocationError(f"The invoice total {Decimal(total_kopecks).scaleb(-2)} is negative.")
-    drift = total_kopecks - lines_sum
+    drift = total_kopecks - lines_sum - adjustment_kopecks
     if abs(drift) > line_count:
         raise AllocationError(
             f"The invoice total differs from the sum of its lines by {Decimal(drift).scaleb(-2)}, "

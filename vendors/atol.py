@@ -97,6 +97,10 @@ def _quantity(value):
 
 class AtolV4Client:
     api_version = "v4"
+    # Protocol v4 §6.2: 1 to 100 items and 1 to 10 payments per receipt. v5 (3.5) sets no item
+    # maximum, but its clients keep 100 (shared/docs/vendor-api.md); the sandbox enforces both.
+    max_items = 100
+    max_payments = 10
 
     def __init__(self, config, session=None, token_store=None, on_exchange=None):
         self.config = config
@@ -105,6 +109,17 @@ class AtolV4Client:
         self.on_exchange = on_exchange or (lambda exchange: None)
 
     # -- payload ---------------------------------------------------------------------
+
+    def split(self, receipt):
+        """The receipts that carry ``receipt`` within this protocol's limits (one, usually).
+
+        A v4 correction carries VAT totals, not items: it is never split.
+        """
+        if len(receipt.payments) > self.max_payments:
+            raise ValueError(f"{len(receipt.payments)} payments: ATOL takes {self.max_payments} at most")
+        if receipt.correction and self.api_version == "v4":
+            return [receipt]
+        return rd.split(receipt, self.max_items)
 
     def build_payload(self, receipt):
         """The registration body for a neutral ``receipt.Receipt``."""
@@ -189,7 +204,7 @@ class AtolV4Client:
 
     def _item(self, item):
         values = {
-            "name": item.name,
+            "name": rd.shortened(item.name, rd.ITEM_NAME_MAX),
             "price": _money(item.price),
             "quantity": _quantity(item.quantity),
             "sum": _money(item.sum),

@@ -359,6 +359,8 @@ class CheckonlineClient:
     """One Checkonline account (certificate + group), the ``Complex`` command."""
 
     is_synchronous = True  # register() answers with the fiscal data; there is no report()
+    # ST32 §2.4 sets no maximum number of Lines for Complex (vendor-api.md §8): one receipt.
+    max_items = None
 
     def __init__(self, config, session=None, token_store=None, on_exchange=None):
         self.config = config
@@ -367,6 +369,10 @@ class CheckonlineClient:
         self.on_exchange = on_exchange or (lambda exchange: None)
 
     # -- payload ---------------------------------------------------------------------
+
+    def split(self, receipt):
+        """The receipts that carry ``receipt``: always itself (no documented item limit)."""
+        return rd.split(receipt, self.max_items)
 
     def build_payload(self, receipt):
         """The ``Complex`` request for a neutral ``receipt.Receipt``; raises CheckonlineDataError."""
@@ -450,7 +456,8 @@ class CheckonlineClient:
                     continue
                 if policy == "refuse":
                     problems.append((f"{where}.Price", f'"{item.name}" has a zero price', item.price))
-            name = printable(item.name)
+            # Cut after the typography is replaced: "…" becomes three characters (tag 1030).
+            name = rd.shortened(printable(item.name), MAX_DESCRIPTION, ellipsis="...")
             self._check_text(
                 f"{where}.Description",
                 name,

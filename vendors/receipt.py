@@ -237,9 +237,27 @@ def credit_payment(receipt, name_of):
     return replace(receipt, items=items, payments=(Payment(PAYMENT_ELECTRONIC, receipt.total),))
 
 
-def shortened(text, limit):
-    """``text`` cut to ``limit`` characters, the cut shown by an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def shortened(text, limit, ellipsis="…"):
+    """``text`` cut to ``limit`` characters, the cut shown by ``ellipsis`` (counted in)."""
+    return text if len(text) <= limit else text[: limit - len(ellipsis)] + ellipsis
+
+
+# The calculated rate of each VAT code (tag 1199), for prepayments and advances: VAT is then
+# taken out of the gross amount (Tax Code art. 164 §4).
+CALCULATED_VAT = {
+    "none": "none",
+    "vat0": "vat0",
+    "vat5": "vat105",
+    "vat7": "vat107",
+    "vat10": "vat110",
+    "vat20": "vat120",
+    "vat22": "vat122",
+    "vat105": "vat105",
+    "vat107": "vat107",
+    "vat110": "vat110",
+    "vat120": "vat120",
+    "vat122": "vat122",
+}
 
 
 # Rate of each VAT code, as the fraction of the gross sum that is VAT.
@@ -267,3 +285,38 @@ def vat_amount(vat_code, gross):
     if fraction is None:
         return None
     return (gross * fraction).quantize(KOPECK, rounding="ROUND_HALF_UP")
+
+
+def split(receipt, max_items):
+    """``receipt`` as parts of at most ``max_items`` items each, every part valid on its own.
+
+    Items keep their order and are spread evenly; each part's total is the sum of its items,
+    and the receipt's payments are shared out in their order (an advance offset first), so
+    that every part is paid exactly its total and the parts add up to the receipt. Without a
+    limit, or within it, the receipt is its only part.
+    """
+    items = receipt.items
+    if not max_items or len(items) <= max_items:
+        return [receipt]
+    count = -(-len(items) // max_items)
+    size, extra = divmod(len(items), count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        chunks.append(items[start:end])
+        start = end
+    remaining = [[payment.type, payment.sum] for payment in receipt.payments]
+    parts = []
+    for chunk in chunks:
+        total = sum((item.sum for item in chunk), Decimal(0))
+        due, payments = total, []
+        for entry in remaining:
+            taken = min(entry[1], due)
+            if taken > 0:
+                payments.append(Payment(entry[0], taken))
+                entry[1] -= taken
+                due -= taken
+        if due:
+            raise ValueError("the payments do not cover the receipt's items")
+        parts.append(replace(receipt, items=tuple(chunk), payments=tuple(payments), total=total))
+    return parts

@@ -87,12 +87,17 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
                 )
             ]
         )
-        if receipt.state == "error":
-            raise UserError(receipt.error_message)
+        failed = receipt.filtered(lambda r: r.state == "error")
+        if failed:
+            raise UserError(failed[0].error_message)
         receipt._l10n_ru_kkm_enqueue()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "l10n_ru_kkm.receipt",
-            "res_id": receipt.id,
-            "view_mode": "form",
-        }
+        # One receipt, or one per part when the invoice needs several.
+        action = {"type": "ir.actions.act_window", "res_model": "l10n_ru_kkm.receipt"}
+        if len(receipt) == 1:
+            return dict(action, res_id=receipt.id, view_mode="form")
+        return dict(
+            action,
+            name=self.env._("Correction receipts"),
+            domain=[("id", "in", receipt.ids)],
+            view_mode="list,form",
+        )
