@@ -1,6 +1,6 @@
 {
     "name": "Russia - Fiscal receipts (54-FZ): ATOL Online, Checkonline",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "summary": "Register a fiscal receipt for every customer invoice and credit note "
     "through ATOL Online (FFD 1.05 / 1.2) or Checkonline, exactly once",
     "category": "Accounting/Localizations",

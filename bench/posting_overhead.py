@@ -266,12 +266,12 @@ def bench_send(registry, receipt_ids):
 
 def bench_poll(registry, company_id, expected):
     """Run the status-polling cron until no receipt is pending; time per polled receipt."""
-    from odoo.addons.l10n_ru_kkm.models import kkm_receipt_queue
+    from odoo.addons.l10n_ru_kkm.models.l10n_ru_kkm_receipt import polling
 
     meter, calls = Meter(), 0
     # The cron waits POLL_SPACING (1 s) between two status requests to one cash register, as
     # ATOL asks: that wait is the protocol's, not a cost; it is left out here.
-    with patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+    with patch.object(polling, "POLL_SPACING", 0.0):
         while receipts_of(registry, company_id, ("sent", "unknown")) and calls < 10 * expected:
             with meter.measure(), environment(registry) as env:
                 env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()

@@ -1,23 +1,17 @@
+# The receipt and its builder first (the other models refer to them), then one file per model.
+# isort: skip_file
+from . import l10n_ru_kkm_receipt, l10n_ru_kkm_receipt_builder
 from . import (
     account_move,
     account_move_line,
+    account_payment,
     account_tax,
     certificate,
-    cli_service,
     demo,
-    kkm_receipt,
-    kkm_receipt_actions,
-    kkm_receipt_attempt,
-    kkm_receipt_queue,
-    kkm_receipt_resell,
-    kkm_receipt_sending,
-    kkm_report,
+    l10n_ru_kkm_cli,
+    l10n_ru_kkm_client,
+    l10n_ru_kkm_receipt_attempt,
     product_template,
-    receipt_builder,
-    receipt_checks,
-    receipt_credit,  # extends the builder: after it
-    receipt_discount,
-    receipt_prepayment,  # extends the builder too
     res_company,
     res_config_settings,
     uom_uom,

@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .kkm_receipt import FISCAL_MOVE_TYPES, PAID_STATES, STATES
+from .l10n_ru_kkm_receipt.receipt import FISCAL_MOVE_TYPES, PAID_STATES, STATES
 
 USER = "l10n_ru_kkm.group_kkm_user"
 # The invoice shows the state of its receipts that needs someone first.
@@ -37,7 +39,10 @@ class AccountMove(models.Model):
         help="What went wrong with the invoice's fiscal receipt, and how to fix it.",
     )
 
-    @api.depends("l10n_ru_kkm_failed", "l10n_ru_kkm_receipt_ids.error_message")
+    @api.depends_context("lang")
+    @api.depends(
+        "l10n_ru_kkm_failed", "l10n_ru_kkm_receipt_ids.problems", "l10n_ru_kkm_receipt_ids.vendor_message"
+    )
     def _compute_l10n_ru_kkm_problem(self):
         for move in self:
             failing = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r._l10n_ru_kkm_is_failing())
@@ -75,8 +80,12 @@ class AccountMove(models.Model):
         return posted
 
     def _invoice_paid_hook(self):
+        """Paid: the receipts that waited for it (the trigger "when paid", the payment of a sale on
+        credit, the refund of an early-payment discount)."""
         result = super()._invoice_paid_hook()
         self._l10n_ru_kkm_fiscalize(trigger="paid")
+        self.l10n_ru_kkm_receipt_ids._l10n_ru_kkm_register_credit_payment()
+        self._l10n_ru_kkm_register_early_discount()
         return result
 
     def _l10n_ru_kkm_fiscalize(self, trigger):
@@ -109,7 +118,7 @@ class AccountMove(models.Model):
         return result
 
     def _l10n_ru_kkm_registered_receipts(self):
-        """Receipts the service holds or may hold (design.md §4.8): they block a reset."""
+        """Receipts the service holds or may hold (docs/architecture.rst, "Exactly once"): they block a reset."""
         return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: not r._l10n_ru_kkm_never_reached())
 
     def button_draft(self):
@@ -120,7 +129,7 @@ class AccountMove(models.Model):
     def _l10n_ru_kkm_release_receipts(self):
         """Refuse the reset while a receipt is or may be registered, or is being sent right now;
         otherwise cancel the receipts, so that confirming again builds a new request from the
-        new data (design.md §4.8)."""
+        new data (docs/architecture.rst, "Exactly once")."""
         receipts = self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state != "cancelled").sudo()
         if not receipts:
             return
@@ -176,3 +185,53 @@ class AccountMove(models.Model):
     def action_l10n_ru_kkm_resend(self):
         self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_check_rights(USER)
         return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state == "error").action_l10n_ru_kkm_resend()
+
+    # -- early-payment discounts ----------------------------------------------------
+
+    def _l10n_ru_kkm_early_discount(self):
+        """The early-payment discount the customer took when paying this invoice, or 0.
+
+        Odoo books it on the payment, on the company's cash discount account; the invoice's
+        payment term line says what was due with the discount.
+        """
+        self.ensure_one()
+        account = self.company_id.account_journal_early_pay_discount_loss_account_id
+        terms = self.line_ids.filtered(lambda line: line.display_type == "payment_term")
+        if self.payment_state not in PAID_STATES or not account or not any(terms.mapped("discount_date")):
+            return Decimal(0)
+        taken = any(
+            account in partial["aml"].move_id.line_ids.account_id
+            for partial in self._get_all_reconciled_invoice_partials()
+            if not partial.get("is_exchange")
+        )
+        if not taken:
+            return Decimal(0)
+        due = sum(abs(Decimal(str(amount))) for amount in terms.mapped("discount_amount_currency"))
+        return max(Decimal(str(self.amount_total)) - due, Decimal(0)).quantize(Decimal("0.01"))
+
+    def _l10n_ru_kkm_register_early_discount(self):
+        """Refund the discount of invoices registered at confirmation, once paid with it."""
+        receipts = self.env["l10n_ru_kkm.receipt"]
+        values_list = []
+        for move in self.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and m.payment_state in PAID_STATES
+                and m.company_id.l10n_ru_kkm_trigger == "post"
+            )
+        ):
+            existing = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state != "cancelled")
+            sales = existing.filtered(lambda r: r.operation == "sell" and r.payment_stage == "full")
+            if (
+                not sales
+                or any(r.state != "done" for r in sales)
+                or existing.filtered(lambda r: r.payment_stage == "early_discount")
+                or not move._l10n_ru_kkm_early_discount()
+            ):
+                continue
+            values_list.append(
+                receipts._l10n_ru_kkm_values(move, "sell_refund", payment_stage="early_discount")
+            )
+        created = receipts._l10n_ru_kkm_create_prepared(values_list)
+        created._l10n_ru_kkm_dispatch()
+        return created

@@ -1,18 +1,10 @@
-import base64
-from contextlib import contextmanager
-
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..vendors import CLIENTS, AtolConfig
+from ..vendors import CLIENTS
 from ..vendors import outcome as oc
-from ..vendors.atol import VERSION_NOT_SUPPORTED_CODE, MemoryTokenStore
-from ..vendors.checkonline import OFD_URL_TEMPLATES, CheckonlineClient, CheckonlineConfig, certificate_files
 from ..vendors.errors import TransientError
 from ..vendors.receipt import TAXATION_SYSTEMS, VAT_CODES
-
-# Each ATOL protocol version and the other one, for the version check.
-ATOL_VERSIONS = {"atol_v4": "atol_v5", "atol_v5": "atol_v4"}
 
 TAXATION_SYSTEM_LABELS = {
     "osn": "General (OSN)",
@@ -32,11 +24,8 @@ class ResCompany(models.Model):
         help="Register a fiscal receipt (54-FZ) for every posted customer invoice and credit note.",
     )
     l10n_ru_kkm_vendor = fields.Selection(
-        selection=[
-            ("atol_v4", "ATOL Online v4 (FFD 1.05)"),
-            ("atol_v5", "ATOL Online v5 (FFD 1.2)"),
-            ("checkonline", "Checkonline"),
-        ],
+        # Every service the vendor layer knows (vendors.CLIENTS), by its client's label.
+        selection=[(code, client.label) for code, client in CLIENTS.items()],
         string="Cash register service",
         default="atol_v4",
     )
@@ -249,60 +238,11 @@ class ResCompany(models.Model):
             raise ValueError(self.l10n_ru_kkm_retry_intervals)
         return minutes
 
-    @contextmanager
-    def _l10n_ru_kkm_client(
-        self, vendor, on_exchange=None, token_store=None, credentials=True, group_code=None
-    ):
-        """The vendor client (strategy) for this company's settings, as a context.
-
-        Checkonline authenticates with a client certificate, which ``requests`` reads from
-        files: they exist, private to this process, only while the context is open.
-        ``credentials=False`` gives a client that can only build requests.
-        """
-        self.ensure_one()
-        company = self.sudo()
-        if vendor != "checkonline":
-            config = AtolConfig(
-                login=company.l10n_ru_kkm_atol_login or "",
-                password=company.l10n_ru_kkm_atol_password or "",
-                group_code=group_code or company.l10n_ru_kkm_atol_group_code or "",
-                test_mode=company.l10n_ru_kkm_test_mode,
-                base_url=company.l10n_ru_kkm_service_url or "",
-            )
-            token_store = token_store or CompanyTokenStore(company)
-            yield CLIENTS[vendor](config, token_store=token_store, on_exchange=on_exchange)
-            return
-        certificate = company.l10n_ru_kkm_checkonline_certificate_id
-        if not credentials or not certificate:
-            yield CheckonlineClient(company._l10n_ru_kkm_checkonline_config(), on_exchange=on_exchange)
-            return
-        key = certificate.private_key_id
-        with certificate_files(
-            base64.b64decode(certificate.pem_certificate), base64.b64decode(key.pem_key), key.password or None
-        ) as (cert_file, key_file):
-            config = company._l10n_ru_kkm_checkonline_config(cert_file=cert_file, key_file=key_file)
-            yield CheckonlineClient(config, on_exchange=on_exchange)
-
-    def _l10n_ru_kkm_checkonline_config(self, **values):
-        # A private CA for test endpoints such as the sandbox (technical parameter).
-        ca_bundle = self.env["ir.config_parameter"].sudo().get_param("l10n_ru_kkm.ca_bundle")
-        return CheckonlineConfig(
-            test_mode=self.l10n_ru_kkm_test_mode,
-            base_url=self.l10n_ru_kkm_service_url or "",
-            group=self.l10n_ru_kkm_checkonline_group or "GROUP0",
-            client_id=self.l10n_ru_kkm_checkonline_client_id or "",
-            password=self.l10n_ru_kkm_checkonline_password or 1,
-            tax_ids=self._l10n_ru_kkm_checkonline_tax_map(),
-            ofd_url_template=OFD_URL_TEMPLATES.get(self.l10n_ru_kkm_checkonline_ofd or "", ""),
-            verify=ca_bundle or None,
-            **values,
-        )
-
     def _l10n_ru_kkm_check_connection(self):
         """Log in to the service with the current settings: (notification type, message).
 
-        ATOL answers error 21 when the group works with the other protocol version; the
-        other version is then tried, to tell which one to choose.
+        A service may say that the account speaks another version of its protocol (ATOL's error
+        21): that version is then tried, to tell which one to choose.
         """
         self.ensure_one()
         vendor = self.l10n_ru_kkm_vendor
@@ -313,12 +253,12 @@ class ResCompany(models.Model):
                 "Connected to %(service)s: the login, password and group are accepted.",
                 service=labels[vendor],
             )
-        if getattr(result, "error_code", "") == str(VERSION_NOT_SUPPORTED_CODE) and vendor in ATOL_VERSIONS:
-            other = ATOL_VERSIONS[vendor]
-            if self._l10n_ru_kkm_try_login(other) is True:
+        client = CLIENTS[vendor]
+        if client.other_version and client.wrong_version(result):
+            if self._l10n_ru_kkm_try_login(client.other_version) is True:
                 return "warning", self.env._(
                     "The group works with %(other)s, not %(current)s: choose %(other)s as the service.",
-                    other=labels[other],
+                    other=labels[client.other_version],
                     current=labels[vendor],
                 )
         if isinstance(result, str):
@@ -333,32 +273,9 @@ class ResCompany(models.Model):
     def _l10n_ru_kkm_try_login(self, vendor):
         """True, the vendor's failed outcome, or the text of a transport problem."""
         try:
-            with self._l10n_ru_kkm_client(vendor, token_store=MemoryTokenStore()) as client:
+            with self.env["l10n_ru_kkm.client"]._open(self, vendor, shared_token=False) as client:
                 result = client.check_connection()
         except TransientError as error:
             return self.env._("The service could not be reached: %(error)s", error=str(error))
         connected = isinstance(result, str) or result.status == oc.DONE
         return True if connected else result
-
-
-class CompanyTokenStore:
-    """ATOL token shared by all workers through the company row.
-
-    A new token is committed at once in a cursor of its own, so that other workers
-    use it and a rolled-back send does not throw it away.
-    """
-
-    def __init__(self, company):
-        self.company = company
-        self.token = company.l10n_ru_kkm_atol_token or ""
-        self.expiry = company.l10n_ru_kkm_atol_token_expiry
-
-    def get(self):
-        return self.token, self.expiry
-
-    def set(self, token, expiry):
-        self.token, self.expiry = token, expiry
-        values = {"l10n_ru_kkm_atol_token": token or False, "l10n_ru_kkm_atol_token_expiry": expiry or False}
-        with self.company.env.registry.cursor() as cr:
-            self.company.with_env(self.company.env(cr=cr)).sudo().write(values)
-        self.company.invalidate_recordset(list(values))

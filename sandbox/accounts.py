@@ -25,7 +25,7 @@ class Account:
         }
 
 
-# The public test credentials that ATOL's own test environment uses (vendor-api.md §1).
+# The public test credentials that ATOL's own test environment uses (docs/architecture.rst, "Vendors").
 DEFAULT_ACCOUNTS = (
     Account(
         "v4-online-atol-ru",

@@ -5,7 +5,7 @@ table is stricter than the schema (company.email, item vat and name length, INN 
 1..100 items limit). v4 has no ``additionalProperties: false``: unknown fields are ignored.
 
 v5: "Описание протокола v5", doc 3.5, §6.2, ``additionalProperties: false`` at every level.
-Additions the 3.5 text lacks but later ATOL versions accept (see vendor-api.md §3.5, §4):
+Additions the 3.5 text lacks but later ATOL versions accept (docs/architecture.rst, "Vendors"):
 ``receipt.internet`` / ``timezone`` / ``cashless_payments`` and the VAT codes passed in
 ``extra_vat_codes`` (vat5, vat7, vat105, vat107, vat22, vat122 by default). The 100 items cap
 for v5 is an inference (the 3.5 schema sets only ``minItems``).

@@ -44,7 +44,7 @@ REQUEST_FIELDS = {
     "Errors": "array",
     "NotCacheErrors": "bool",
     "ResendToSameDevice": "bool",
-    # FFD 1.2-era fields seen in client libraries (vendor-api.md §8.2).
+    # FFD 1.2-era fields seen in client libraries (docs/architecture.rst, "Vendors").
     "Internet": "flag",
     "Timezone": "uint8",
     "CustomerName": "string",

@@ -1,4 +1,4 @@
-"""HTTP plumbing and the ``Sandbox`` object (the Python API used by tests and the CLI).
+"""The ``Sandbox`` object, the Python API of tests and the CLI (HTTP plumbing: ``httpd.py``).
 
 One threaded HTTP server on loopback serves both vendors under their real paths, so a client
 only changes the host:
@@ -15,12 +15,9 @@ client must present a certificate signed by that CA (Checkonline's mutual TLS).
 
 import logging
 import random
-import socket
 import ssl
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import admin, atol_errors
@@ -33,6 +30,7 @@ from .checkonline_validation import DEFAULT_TAX_IDS
 from .exchange import JSON_TYPE, Request, Response, json_response
 from .faults import TARGETS, Decision, Faults
 from .fiscal import Registers
+from .httpd import Handler, Server, enable_stderr_log, hang_up, read_body, write
 from .ledger import Ledger
 from .util import dumps, plain
 from .worker import CallbackSender, Processor
@@ -44,68 +42,6 @@ BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to the current ``sys.stderr`` (test runners swap it between tests)."""
-
-    def emit(self, record):
-        self.stream = sys.stderr
-        super().emit(record)
-
-
-def _enable_stderr_log():
-    if not any(isinstance(handler, _StderrHandler) for handler in _logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s kkm-sandbox %(message)s"))
-        _logger.addHandler(handler)
-        _logger.setLevel(logging.INFO)
-        _logger.propagate = False
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as requests' sessions expect
-    server_version = "kkm-sandbox/1.0"
-    timeout = 30  # idle keep-alive connections are closed after this
-    disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms stall
-
-    def log_message(self, format, *args):
-        """Silenced: ``Sandbox`` logs one line per exchange itself."""
-
-    def _dispatch(self):
-        self.server.app.serve(self)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    ssl_context = None
-    app = None
-
-    def get_request(self):
-        connection, address = super().get_request()
-        if self.ssl_context is not None:
-            # The handshake runs in the request thread (finish_request), not in the accept loop.
-            connection = self.ssl_context.wrap_socket(
-                connection, server_side=True, do_handshake_on_connect=False
-            )
-        return connection, address
-
-    def finish_request(self, request, client_address):
-        if self.ssl_context is not None:
-            try:
-                request.settimeout(10)
-                request.do_handshake()
-            except (ssl.SSLError, OSError) as exc:
-                _logger.info("TLS handshake refused from %s: %s", client_address[0], exc.__class__.__name__)
-                return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request, client_address):
-        # Clients that hang up mid-exchange are normal here (they are the test subjects).
-        _logger.debug("connection error from %s: %s", client_address, sys.exc_info()[1])
 
 
 class Sandbox:
@@ -167,7 +103,7 @@ class Sandbox:
         self.server = None
         self.thread = None
         if not quiet:
-            _enable_stderr_log()
+            enable_stderr_log()
 
     def _seed_rngs(self, seed):
         # Separate streams, so that e.g. an error answer does not shift the next document uuid.
@@ -179,7 +115,7 @@ class Sandbox:
 
     def start(self):
         """Bind (port 0 = an ephemeral port) and serve in background threads."""
-        server = _Server((self.host, self.port), _Handler)
+        server = Server((self.host, self.port), Handler)
         server.app = self
         cert, key, client_ca = self.tls
         if cert:
@@ -319,7 +255,7 @@ class Sandbox:
         started = time.monotonic()
         parts = urlsplit(handler.path)
         query = {key: values[0] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-        request = Request(handler.command, parts.path, query, handler.headers, self._read_body(handler))
+        request = Request(handler.command, parts.path, query, handler.headers, read_body(handler))
         target, action = self._route(request)
         decision = self.fault_plan.decide(target) if target in TARGETS else Decision(0, target)
         request.faults = decision
@@ -332,7 +268,7 @@ class Sandbox:
         # never lags behind the client.
         if "drop" in decision:
             self._log(request, None, "connection dropped before processing", started, decision)
-            self._close(handler)
+            hang_up(handler)
             return
         if "http_5xx" in decision:
             response = self._gateway_error(target, decision.get("http_5xx"))
@@ -342,7 +278,7 @@ class Sandbox:
                 self._log(
                     request, None, f"answer lost after processing: {response.outcome}", started, decision
                 )
-                self._close(handler)
+                hang_up(handler)
                 return
             if "malformed" in decision:
                 cut = max(1, len(response.body) // 2)
@@ -350,25 +286,7 @@ class Sandbox:
                     200, response.body[:cut], f"malformed answer ({response.outcome})", JSON_TYPE
                 )
         self._log(request, response.status, response.outcome, started, decision)
-        self._write(handler, response)
-
-    @staticmethod
-    def _read_body(handler):
-        if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(handler.rfile.read(size))
-                handler.rfile.readline()
-        try:
-            length = int(handler.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        return handler.rfile.read(length) if length > 0 else b""
+        write(handler, response)
 
     def _run(self, action, request):
         """The handler's answer; a sandbox bug becomes a logged HTTP 500, not a hang-up."""
@@ -427,29 +345,6 @@ class Sandbox:
             with self.lock:  # ErrorServerConfiguration: the documented HTTP 500 / code 50
                 _status, body = atol_errors.service_error(self.rng_errors, 50)
         return Response(status, dumps(body), outcome, JSON_TYPE)
-
-    @staticmethod
-    def _write(handler, response):
-        try:
-            handler.send_response(response.status)
-            handler.send_header("Content-Type", response.content_type)
-            handler.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            if handler.command != "HEAD":
-                handler.wfile.write(response.body)
-        except OSError:
-            handler.close_connection = True
-
-    @staticmethod
-    def _close(handler):
-        """Hang up without a byte of answer (the request body was already read)."""
-        handler.close_connection = True
-        try:
-            handler.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     @staticmethod
     def _log(request, status, outcome, started, decision):

@@ -8,7 +8,7 @@ import tempfile
 import responses
 
 from odoo import Command
-from odoo.tests import new_test_user
+from odoo.tests import BaseCase, new_test_user, tagged
 from odoo.tests.common import _super_send
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -142,6 +142,17 @@ def make_checkonline_certificate(test_class, company):
     folder = tempfile.TemporaryDirectory()
     test_class.addClassCleanup(folder.cleanup)
     return create_checkonline_certificate(test_class.env, company, *Pki(folder.name).client)
+
+
+@tagged("post_install", "-at_install")
+class KkmCase(BaseCase):
+    """A test without a database (vendors, sandbox, allocation, files), found by pytest-odoo and
+    by Odoo's own runner alike. Requests reach the transport adapter, where ``responses`` fakes
+    the vendors; loopback (the sandbox) is real."""
+
+    @classmethod
+    def _request_handler(cls, session, request, **kwargs):
+        return _super_send(session, request, **kwargs)
 
 
 class KkmTestCommon(AccountTestInvoicingCommon):

@@ -12,7 +12,7 @@ from odoo import Command
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models import kkm_receipt_queue
+from ..models.l10n_ru_kkm_receipt import polling
 from ..sandbox.server import Sandbox
 from .common import KkmTestCommon
 
@@ -66,7 +66,7 @@ def ledger_by_external_id(sandbox):
 def no_poll_spacing():
     """The poll cron waits POLL_SPACING (1 s) between two status requests to one cash register,
     as ATOL asks; tests only remove that wait, for speed, not the cron's logic."""
-    with patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+    with patch.object(polling, "POLL_SPACING", 0.0):
         yield
 
 
@@ -81,7 +81,7 @@ class KkmSandboxCommon(KkmTestCommon):
         cls.sandbox = Sandbox(seed=cls.sandbox_seed, done_delay=0, quiet=True).start()
         cls.addClassCleanup(cls.sandbox.stop)
         cls.company.write(sandbox_company_values(cls.sandbox))
-        # Sales from 2026-01-01 carry VAT 22 % (design.md §5); the fixtures' 20 % tax is older.
+        # Sales from 2026-01-01 carry VAT 22 % (docs/architecture.rst, "What is fiscalized, and when"); the fixtures' 20 % tax is older.
         cls.vat22 = cls.env["account.tax"].create(
             {
                 "name": "НДС 22% (incl.)",

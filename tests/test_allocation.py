@@ -1,4 +1,4 @@
-"""Tests of the exact allocation of invoice lines to receipt items (design §6).
+"""Tests of the exact allocation of invoice lines to receipt items (docs/architecture.rst, "Money").
 
 Property-based tests generate thousands of invoices and check every invariant;
 a table of named tricky cases pins the exact output.
@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ..vendors import allocation, receipt
+from .common import KkmCase
 
 D = Decimal
 Line = allocation.SourceLine
@@ -206,7 +207,7 @@ def single_price(line_sum, quantity):
 # --- property-based tests ---------------------------------------------------------------
 
 
-class TestAllocationProperties(InvariantsMixin, unittest.TestCase):
+class TestAllocationProperties(InvariantsMixin, KkmCase):
     @PROPERTY_SETTINGS
     @given(invoices())
     def test_random_invoices(self, invoice):
@@ -430,7 +431,7 @@ ERROR_CASES = [
 ]
 
 
-class TestAllocationCases(InvariantsMixin, unittest.TestCase):
+class TestAllocationCases(InvariantsMixin, KkmCase):
     def test_named_cases(self):
         for title, lines, total, expected in NAMED_CASES:
             with self.subTest(title):

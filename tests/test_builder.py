@@ -288,7 +288,7 @@ class TestBuilder(KkmTestCommon):
         product = self._agent_product({"vat": "7707083893"})
         receipt = self._invoice([self._line(500.0, product_id=product.id)]).l10n_ru_kkm_receipt_ids
         self.assertEqual(receipt.state, "error")
-        self.assertIn("cannot send to Checkonline yet", receipt.error_message)
+        self.assertIn("agent data, which Checkonline cannot take", receipt.error_message)
 
     def test_checkonline_text_its_register_cannot_print_is_a_clear_error(self):
         self.company.write(

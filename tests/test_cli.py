@@ -100,6 +100,7 @@ class TestCli(KkmTestCommon):
         self.assertEqual(code, 2)
 
 
+@tagged("post_install", "-at_install")
 class TestCliEntryPoint(KkmTestCommon):
     """The command as an administrator types it, in a process of its own."""
 

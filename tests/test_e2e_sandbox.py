@@ -152,8 +152,9 @@ class TestEndToEndSandbox(KkmSandboxCommon):
         row = self.sandbox.ledger()["documents"][0]
         self.assertEqual(row["status"], "fail")
         self.assertEqual(receipt.error_code, str(row["error"]["code"]))
-        self.assertEqual(receipt.error_message, row["error"]["text"])
-        self.assertTrue(receipt.error_message)
+        self.assertEqual(receipt.vendor_message, row["error"]["text"])
+        self.assertTrue(receipt.vendor_message)
+        self.assertIn(row["error"]["text"], receipt.error_message)
         self.assertEqual(receipt.error_kind, "device")
         self.assertTrue(receipt.move_id.l10n_ru_kkm_failed)
         activity = self.env.ref("l10n_ru_kkm.mail_activity_receipt_failed")

@@ -14,12 +14,13 @@ again from a database with the module up to date, merge it into ru.po, translate
 import io
 import os
 import re
-import unittest
 
 import polib
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import trans_export
+
+from .common import KkmCase
 
 MODULE = "l10n_ru_kkm"
 I18N_DIR = os.path.join(os.path.dirname(__file__), "..", "i18n")
@@ -48,7 +49,7 @@ def _short(text, width=90):
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class TestRussianTranslation(unittest.TestCase):
+class TestRussianTranslation(KkmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

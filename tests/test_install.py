@@ -7,18 +7,19 @@ import os
 import re
 import subprocess
 import sys
-import unittest
 import uuid
 
 import odoo.release
 from odoo.tools import config
+
+from .common import KkmCase
 
 ODOO_BIN = os.path.join(os.path.dirname(os.path.dirname(odoo.release.__file__)), "odoo-bin")
 # Lines Odoo logs at WARNING or above, e.g. "2026-01-01 10:00:00,000 123 WARNING db logger: ..."
 PROBLEM = re.compile(r"^\S+ \S+ \d+ (WARNING|ERROR|CRITICAL) ", re.MULTILINE)
 
 
-class TestInstallUninstall(unittest.TestCase):
+class TestInstallUninstall(KkmCase):
     def _odoo(self, *args, addons_first=False):
         addons = f"--addons-path={config['addons_path'] if isinstance(config['addons_path'], str) else ','.join(config['addons_path'])}"
         command = [sys.executable, ODOO_BIN]

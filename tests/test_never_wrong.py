@@ -9,7 +9,7 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models import kkm_receipt_queue
+from ..models.l10n_ru_kkm_receipt import polling
 from .common import DONE_PAYLOAD, GROUP, KkmTestCommon, make_checkonline_certificate
 
 
@@ -168,7 +168,7 @@ class TestNeverStaleData(NeverWrongCommon):
         move = self.post_invoice()
         receipt = move.l10n_ru_kkm_receipt_ids
         receipt._l10n_ru_kkm_mark_in_flight()  # the worker died after this, before any answer
-        with trap_jobs() as trap, patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+        with trap_jobs() as trap, patch.object(polling, "POLL_SPACING", 0.0):
             self.env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()
             self.assertEqual(receipt.state, "unknown")
             self.assertTrue(receipt.needs_attention)
@@ -206,7 +206,7 @@ class TestNeverStaleData(NeverWrongCommon):
         self.assertIn("999.00", receipt.problem_text)
         self.assertFalse(receipt.fiscal_document_number, "no fiscal data is taken from another document")
         # Nothing more is sent or asked on its own until a manager decides.
-        with patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+        with patch.object(polling, "POLL_SPACING", 0.0):
             self.env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()
         receipt._l10n_ru_kkm_send()
         self.assertEqual(len(self.atol.calls_to("report/")), 1)
@@ -247,7 +247,6 @@ class TestRightsInPython(NeverWrongCommon):
             "receipt: send now": receipt.with_user(self.auditor).action_l10n_ru_kkm_send_now,
             "receipt: check status": receipt.with_user(self.auditor).action_l10n_ru_kkm_check_status,
             "receipt: resend": receipt.with_user(self.auditor).action_l10n_ru_kkm_resend,
-            "receipt: resume resell": receipt.with_user(self.auditor).action_l10n_ru_kkm_resume_resell,
         }
         for name, call in calls.items():
             with self.subTest(call=name), self.assertRaises(AccessError):
@@ -258,8 +257,6 @@ class TestRightsInPython(NeverWrongCommon):
     def test_users_cannot_do_what_managers_do(self):
         receipt = self._done_receipt()
         user_receipt = receipt.with_user(self.accountant)
-        with self.assertRaises(AccessError):
-            user_receipt.action_l10n_ru_kkm_resume_resell()
         with self.assertRaises(AccessError):
             user_receipt._l10n_ru_kkm_send_under_new_id()
         # Wizards are refused at creation (access rules) and at their action (Python).
@@ -327,7 +324,7 @@ class TestUnexpectedFailures(NeverWrongCommon):
         receipt._l10n_ru_kkm_send()
         with (
             patch.object(type(receipt), "_l10n_ru_kkm_apply", side_effect=RuntimeError("bad poll")),
-            patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0),
+            patch.object(polling, "POLL_SPACING", 0.0),
         ):
             self.atol.report_done(uuid="uuid-poll")
             self.env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()

@@ -5,7 +5,6 @@ payment objects and methods, measures, marking codes, agents, credit sales) go t
 request is registered with the sandbox, which refuses whatever the protocol texts refuse.
 """
 
-import unittest
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -17,6 +16,7 @@ from ..vendors import allocation
 from ..vendors import outcome as oc
 from ..vendors import receipt as rd
 from ..vendors.atol import AtolConfig, AtolV4Client, AtolV5Client
+from .common import KkmCase
 
 ACCOUNTS = {
     "v4": ("v4-online-atol-ru", "iGFFuihss", "v4-online-atol-ru_4179"),
@@ -136,7 +136,7 @@ def receipts(draw):
     return receipt
 
 
-class TestGeneratedPayloadsPassTheSandbox(unittest.TestCase):
+class TestGeneratedPayloadsPassTheSandbox(KkmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -8,13 +8,13 @@ from odoo.tests import freeze_time, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
-from ..models import kkm_receipt_queue
+from ..models.l10n_ru_kkm_receipt import polling
 from .common import GROUP, KkmTestCommon
 
 
 @tagged("post_install", "-at_install")
 class TestPipeline(KkmTestCommon):
-    """Asynchronous sending, retries, polling and failure notices (design.md §8)."""
+    """Asynchronous sending, retries, polling and failure notices (docs/architecture.rst, "The receipt's life")."""
 
     @classmethod
     def setUpClass(cls):
@@ -126,7 +126,7 @@ class TestPipeline(KkmTestCommon):
 
         with (
             patch.object(type(receipts), "_l10n_ru_kkm_ask", ask),
-            patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0),
+            patch.object(polling, "POLL_SPACING", 0.0),
         ):
             self.receipt_model._cron_l10n_ru_kkm_poll()
         self.assertEqual(receipts.mapped("state"), ["done", "sent", "done"])
@@ -146,7 +146,7 @@ class TestPipeline(KkmTestCommon):
             move = self.post_invoice()
             trap.perform_enqueued_jobs()
         receipt = move.l10n_ru_kkm_receipt_ids
-        with patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+        with patch.object(polling, "POLL_SPACING", 0.0):
             self.receipt_model._cron_l10n_ru_kkm_poll()
             self.assertFalse(receipt.needs_attention)
             self.receipt_model._cron_l10n_ru_kkm_poll()
@@ -169,7 +169,7 @@ class TestPipeline(KkmTestCommon):
             trap.perform_enqueued_jobs()
         cron = self.env.ref("l10n_ru_kkm.ir_cron_poll_receipts")
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
-        with freeze_time("2026-11-28 10:00:00"), patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+        with freeze_time("2026-11-28 10:00:00"), patch.object(polling, "POLL_SPACING", 0.0):
             self.receipt_model._cron_l10n_ru_kkm_poll()
             new = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
         self.assertEqual(new.mapped("call_at"), [fields.Datetime.to_datetime("2026-11-28 10:01:00")])
@@ -218,10 +218,10 @@ class TestPipeline(KkmTestCommon):
             self.assertEqual(receipt.state, "to_send")
             self.assertEqual(receipt.next_attempt_at, fields.Datetime.to_datetime("2026-11-28 10:00:00"))
             self.assertFalse(self._send_jobs(trap))
-            with freeze_time("2026-11-28 10:05:00"), patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+            with freeze_time("2026-11-28 10:05:00"), patch.object(polling, "POLL_SPACING", 0.0):
                 self.receipt_model._cron_l10n_ru_kkm_poll()
             self.assertFalse(self._send_jobs(trap), "not overdue yet")
-            with freeze_time("2026-11-28 10:20:00"), patch.object(kkm_receipt_queue, "POLL_SPACING", 0.0):
+            with freeze_time("2026-11-28 10:20:00"), patch.object(polling, "POLL_SPACING", 0.0):
                 self.receipt_model._cron_l10n_ru_kkm_poll()
             self.assertEqual(len(self._send_jobs(trap)), 1)
             self.atol.token_ok()

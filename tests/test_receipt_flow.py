@@ -91,11 +91,12 @@ class TestReceiptFlow(KkmTestCommon):
         self.assertEqual(receipt.state, "error")
         self.assertEqual(receipt.error_code, "32")
         self.assertEqual(receipt.error_kind, "validation")
-        self.assertEqual(receipt.error_message, text)
+        self.assertEqual(receipt.vendor_message, text, "the service's own words are kept")
+        self.assertIn(text, receipt.error_message)
         self.assertEqual(receipt.move_id.l10n_ru_kkm_state, "error")
-        self.assertEqual(
-            receipt.move_id.l10n_ru_kkm_problem, text, "the invoice banner shows the vendor's words"
-        )
+        banner = receipt.move_id.l10n_ru_kkm_problem
+        self.assertIn(text, banner, "the invoice banner shows the vendor's words")
+        self.assertIn("Fix the invoice or the settings", banner, "and what to do")
 
     def test_company_without_fiscal_settings_gets_no_receipt(self):
         self.company.l10n_ru_kkm_enabled = False
@@ -202,7 +203,8 @@ class TestReceiptFlow(KkmTestCommon):
         receipt._l10n_ru_kkm_fetch_report()
         self.assertEqual(receipt.state, "error")
         self.assertEqual(receipt.error_kind, "device")
-        self.assertEqual(receipt.error_message, "Неверная цена (сумма)")
+        self.assertEqual(receipt.vendor_message, "Неверная цена (сумма)")
+        self.assertIn("Неверная цена (сумма)", receipt.error_message)
 
     def test_wrong_credentials_are_a_settings_error(self):
         self.mock.add(

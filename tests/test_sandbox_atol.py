@@ -5,17 +5,17 @@ import logging
 import re
 import threading
 import time
-import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..sandbox import atol_errors
+from .common import KkmCase
 from .test_sandbox_common import ACCOUNTS, HTTP_TIMEOUT, SandboxMixin, body_for, sell_body
 
 V4_OPERATIONS = ("sell", "sell_refund", "sell_correction", "buy", "buy_refund", "buy_correction")
 V5_OPERATIONS = V4_OPERATIONS + ("sell_refund_correction", "buy_refund_correction")
 
 
-class TestAtolToken(SandboxMixin, unittest.TestCase):
+class TestAtolToken(SandboxMixin, KkmCase):
     def test_get_token_post_and_get(self):
         for version, account in ACCOUNTS.items():
             with self.subTest(version=version):
@@ -151,7 +151,7 @@ class TestAtolToken(SandboxMixin, unittest.TestCase):
         self.assertNotIn("secret", json.dumps(listed))
 
 
-class TestAtolDocuments(SandboxMixin, unittest.TestCase):
+class TestAtolDocuments(SandboxMixin, KkmCase):
     def _check_payload(self, payload, total):
         self.assertEqual(payload["total"], total)
         self.assertRegex(payload["fn_number"], r"^\d{16}$")
@@ -350,7 +350,7 @@ class _CallbackReceiver:
         self.server.server_close()
 
 
-class TestAtolCallback(SandboxMixin, unittest.TestCase):
+class TestAtolCallback(SandboxMixin, KkmCase):
     def setUp(self):
         super().setUp()
         self.receiver = _CallbackReceiver()

@@ -3,9 +3,9 @@
 import copy
 import json
 import threading
-import unittest
 
 from ..sandbox import samples
+from .common import KkmCase
 from .test_sandbox_common import HTTP_TIMEOUT, SandboxMixin
 
 
@@ -21,7 +21,7 @@ def with_line(index=0, **changes):
     return body
 
 
-class TestCheckonlineComplex(SandboxMixin, unittest.TestCase):
+class TestCheckonlineComplex(SandboxMixin, KkmCase):
     def test_success_returns_fiscal_data(self):
         answer = self.complex(complex_body())
         self.assertEqual(answer.status_code, 200)
@@ -142,7 +142,7 @@ FCE_CASES = [
 ]
 
 
-class TestCheckonlineValidation(SandboxMixin, unittest.TestCase):
+class TestCheckonlineValidation(SandboxMixin, KkmCase):
     def test_device_errors(self):
         for number, (rule, body, code) in enumerate(DEVICE_CASES):
             with self.subTest(rule=rule):
@@ -209,7 +209,7 @@ class TestCheckonlineValidation(SandboxMixin, unittest.TestCase):
                 self.assertEqual(answer["Response"]["Error"], 0)
 
 
-class TestCheckonlineCache(SandboxMixin, unittest.TestCase):
+class TestCheckonlineCache(SandboxMixin, KkmCase):
     def test_repeated_request_returns_the_cached_answer(self):
         first = self.complex(complex_body("pay-42"))
         second = self.complex(complex_body("pay-42"))

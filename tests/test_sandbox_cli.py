@@ -6,15 +6,16 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 import requests
+
+from .common import KkmCase
 
 # The repository root is the addon folder: the parent of tests/.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class TestCommandLine(unittest.TestCase):
+class TestCommandLine(KkmCase):
     def _start(self, *arguments):
         process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", "0", *arguments],

@@ -1,16 +1,16 @@
 """Fault injection: every kind, targets, "next N", seeded reproducibility, admin endpoint."""
 
 import time
-import unittest
 
 import requests
 
 from ..sandbox import faults as faults_module
 from ..sandbox import samples
+from .common import KkmCase
 from .test_sandbox_common import ACCOUNTS, HTTP_TIMEOUT, SandboxMixin, sell_body
 
 
-class TestFaultKinds(SandboxMixin, unittest.TestCase):
+class TestFaultKinds(SandboxMixin, KkmCase):
     def test_latency(self):
         self.sb.set_faults({"latency": {"next": 1, "seconds": 0.3, "targets": ["get_token"]}})
         started = time.monotonic()
@@ -152,7 +152,7 @@ class TestFaultKinds(SandboxMixin, unittest.TestCase):
         self.assertEqual(self.sb.get_faults()["fired"][-1]["target"], "report")
 
 
-class TestFaultReproducibility(SandboxMixin, unittest.TestCase):
+class TestFaultReproducibility(SandboxMixin, KkmCase):
     CONFIG = {
         "drop": {"probability": 0.25},
         "http_5xx": {"probability": 0.25, "status": 503, "body": "empty"},
@@ -208,7 +208,7 @@ class TestFaultReproducibility(SandboxMixin, unittest.TestCase):
         self.assertEqual(first, again)
 
 
-class TestFaultAdmin(SandboxMixin, unittest.TestCase):
+class TestFaultAdmin(SandboxMixin, KkmCase):
     def test_admin_endpoint_sets_and_reads_faults(self):
         config = {
             "drop": {"next": 2, "targets": ["register"]},

@@ -1,12 +1,11 @@
 """The ledger and the admin endpoints (/sandbox/...)."""
 
-import unittest
-
 from ..sandbox import samples
+from .common import KkmCase
 from .test_sandbox_common import HTTP_TIMEOUT, SandboxMixin, sell_body
 
 
-class TestLedger(SandboxMixin, unittest.TestCase):
+class TestLedger(SandboxMixin, KkmCase):
     def test_rows_and_counts(self):
         token = self.get_token("v5")
         uuid = self.register("v5", "sell", sell_body("v5", "L-1"), token=token).json()["uuid"]
@@ -82,7 +81,7 @@ class TestLedger(SandboxMixin, unittest.TestCase):
         self.assertEqual(self.sb.ledger()["duplicates_by_id"]["ids"][0]["id"], "X-1")
 
 
-class TestAdminEndpoints(SandboxMixin, unittest.TestCase):
+class TestAdminEndpoints(SandboxMixin, KkmCase):
     def test_documents_and_reset(self):
         uuid = self.sell("v4", "A-1")
         documents = self.http.get(

@@ -4,16 +4,16 @@ A throwaway CA, server certificate and client certificates are made at test time
 """
 
 import tempfile
-import unittest
 
 import requests
 
 from ..sandbox import samples
 from ..sandbox.server import Sandbox
+from .common import KkmCase
 from .pki import Pki
 
 
-class TestMutualTls(unittest.TestCase):
+class TestMutualTls(KkmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

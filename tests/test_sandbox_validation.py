@@ -5,8 +5,8 @@ rule is written. Every request is refused before anything is registered.
 """
 
 import base64
-import unittest
 
+from .common import KkmCase
 from .test_sandbox_common import ACCOUNTS, HTTP_TIMEOUT, SandboxMixin, correction_body, mutated, sell_body
 
 
@@ -381,7 +381,7 @@ CASES = [
 ]
 
 
-class TestAtolValidation(SandboxMixin, unittest.TestCase):
+class TestAtolValidation(SandboxMixin, KkmCase):
     def test_invalid_requests_are_refused_with_32(self):
         self.assertGreaterEqual(len(CASES), 20)
         tokens = {version: self.get_token(version) for version in ACCOUNTS}

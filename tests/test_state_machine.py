@@ -4,11 +4,11 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models.kkm_receipt import STATES, TRANSITIONS
+from ..models.l10n_ru_kkm_receipt.receipt import STATES, TRANSITIONS
 from .common import KkmTestCommon
 
 LEGAL = sorted((old, new) for old, targets in TRANSITIONS.items() for new in targets)
-# The diagram of design.md §3 and of the comment above STATES, written out by hand: the table
+# The diagram of docs/architecture.rst ("The receipt's life") and of the comment above STATES, written out by hand: the table
 # must say exactly this (a transition added or lost in the code fails here).
 DOCUMENTED = {
     ("to_send", "sent"),  # accepted (ATOL)

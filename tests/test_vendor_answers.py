@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from odoo.tests import tagged
 
-from ..models.kkm_receipt import STATES
+from ..models.l10n_ru_kkm_receipt.receipt import STATES
 from .common import ATOL_URL, DONE_PAYLOAD, GROUP, KkmTestCommon, make_checkonline_certificate
 
 CHECKONLINE_URL = "https://checkonline.test"

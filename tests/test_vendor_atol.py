@@ -1,7 +1,6 @@
 """The ATOL client alone: no Odoo, HTTP faked at the transport boundary."""
 
 import json
-import unittest
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,6 +11,7 @@ from ..vendors import outcome as oc
 from ..vendors import receipt as rd
 from ..vendors.atol import AtolConfig, AtolV4Client, AtolV5Client
 from ..vendors.errors import TransientError
+from .common import KkmCase
 
 ROOT = "https://atol.test/possystem"
 CONFIG = AtolConfig(login="login", password="pass", group_code="grp", base_url=ROOT)
@@ -40,7 +40,7 @@ def sample_receipt():
     )
 
 
-class TestAtolPayload(unittest.TestCase):
+class TestAtolPayload(KkmCase):
     def test_v4_payload(self):
         payload = AtolV4Client(CONFIG).build_payload(sample_receipt())
         self.assertEqual(payload["timestamp"], "28.11.2026 09:05:07")
@@ -69,7 +69,7 @@ class TestAtolPayload(unittest.TestCase):
         self.assertNotIn("measurement_unit", item)
 
 
-class TestAtolExchanges(unittest.TestCase):
+class TestAtolExchanges(KkmCase):
     def setUp(self):
         super().setUp()
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)

@@ -1,16 +1,14 @@
-"""Vendor layer: plain Python, no Odoo import (design.md §7).
+"""Vendor layer: plain Python, no Odoo import (docs/architecture.rst, "Layers").
 
-``CLIENTS`` maps the company's vendor setting to the client class (strategy).
+``CLIENTS`` maps the company's "Cash register service" setting to its client class; the
+settings' choices are made from it. Adding a service: docs/architecture.rst, "Adding a service".
 """
 
 from .atol import AtolConfig, AtolV4Client, AtolV5Client
+from .base import Client, ClientSettings
 from .checkonline import CheckonlineClient, CheckonlineConfig, CheckonlineDataError
 
-CLIENTS = {
-    "atol_v4": AtolV4Client,
-    "atol_v5": AtolV5Client,
-    "checkonline": CheckonlineClient,
-}
+CLIENTS = {client.code: client for client in (AtolV4Client, AtolV5Client, CheckonlineClient)}
 
 __all__ = [
     "CLIENTS",
@@ -20,4 +18,6 @@ __all__ = [
     "CheckonlineClient",
     "CheckonlineConfig",
     "CheckonlineDataError",
+    "Client",
+    "ClientSettings",
 ]

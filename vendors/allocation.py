@@ -1,4 +1,4 @@
-"""Exact allocation of invoice lines to fiscal receipt items (design §6).
+"""Exact allocation of invoice lines to fiscal receipt items (docs/architecture.rst, "Money").
 
 A pure function on ``Decimal``; it never imports Odoo. It turns the lines of an
 invoice into ``receipt.Item`` objects such that:

@@ -23,6 +23,14 @@ class TransientError(VendorError):
         self.http_status = http_status
 
 
+class CertificateError(TransientError):
+    """The TLS handshake failed on a certificate: the request was never processed.
+
+    A transport error (the same request later), but one that needs an administrator: the client
+    certificate is missing, expired or not the service's, or the server's was not trusted.
+    """
+
+
 class UnreadableAnswer(TransientError):
     """The vendor answered something this client cannot read (wrong JSON, types or values).
 

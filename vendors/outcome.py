@@ -9,7 +9,7 @@ DONE = "done"  # fiscal data available
 FAILED = "failed"  # refused or failed; see kind
 # The vendor holds a document under this id that may be registered but cannot be taken as this
 # receipt (an undefined device state, or a document that does not match the request): a person
-# must look before anything else is sent (design.md §4).
+# must look before anything else is sent (docs/architecture.rst, "Exactly once").
 ATTENTION = "attention"
 
 # Kinds of failure, which decide what the receipt does next.

@@ -1,7 +1,7 @@
 """What a vendor answered, made safe to keep and to show.
 
 PostgreSQL refuses NUL characters and lone surrogates in text and jsonb, and JSON refuses
-non-finite numbers; an answer may hold any of them (design.md §4.9). Plain Python, no Odoo.
+non-finite numbers; an answer may hold any of them (docs/architecture.rst, "Exactly once"). Plain Python, no Odoo.
 """
 
 import math

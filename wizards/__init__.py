@@ -1,1 +1,7 @@
-from . import kkm_correction_wizard, kkm_renew_wizard, kkm_report_wizard, kkm_resell_wizard, kkm_resend_wizard
+from . import (
+    l10n_ru_kkm_correction_wizard,
+    l10n_ru_kkm_receipt_renew_wizard,
+    l10n_ru_kkm_receipt_resell_wizard,
+    l10n_ru_kkm_receipt_resend_wizard,
+    l10n_ru_kkm_report_wizard,
+)

@@ -1,20 +1,16 @@
-"""What accountants do with receipts: send now, check the status, resend a failed one."""
+"""What accountants do with receipts: send now, check the status, resend a failed one, and --
+fiscal administrators -- send under a new ID once they checked the service's account. Every
+action checks its group in Python, whoever calls it."""
 
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.exceptions import UserError
 
-USER = "l10n_ru_kkm.group_kkm_user"
-MANAGER = "l10n_ru_kkm.group_kkm_manager"
+from .. import problems as pb
+from .creation import MANAGER, USER
 
 
 class L10nRuKkmReceipt(models.Model):
     _inherit = "l10n_ru_kkm.receipt"
-
-    external_id_spent = fields.Boolean(
-        readonly=True,
-        copy=False,
-        help="The service holds a failed document under this external ID: a resend needs a new one.",
-    )
 
     def action_l10n_ru_kkm_send_now(self):
         """Queue an immediate attempt for receipts waiting for their next retry."""
@@ -23,7 +19,7 @@ class L10nRuKkmReceipt(models.Model):
         for receipt in waiting:
             refusal = receipt._l10n_ru_kkm_send_refusal()
             if refusal:
-                raise UserError(refusal)
+                raise UserError(pb.render(self.env, [refusal.as_json()]))
         # A receipt keeps its single pending job, brought forward.
         waiting.sudo()._l10n_ru_kkm_enqueue(now=True)
         return self._l10n_ru_kkm_notify(
@@ -44,8 +40,8 @@ class L10nRuKkmReceipt(models.Model):
     def action_l10n_ru_kkm_resend(self):
         """Send failed receipts again, rebuilt from the invoice as it is now.
 
-        The external ID is kept unless the service holds a failed document under it
-        (design.md §4.5); the new request is frozen here and sent by a job after commit.
+        The external ID is kept unless the service holds a failed document under it; the new
+        request is frozen here and sent by a job after commit.
         """
         self._l10n_ru_kkm_check_rights(USER)
         failed = self._l10n_ru_kkm_reset_for_resend()
@@ -84,7 +80,7 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_send_under_new_id(self):
         """A fiscal administrator checked the service's account and found nothing registered under
-        this receipt's ID: it is sent again under a new one (design.md §4.5)."""
+        this receipt's ID: it is sent again under a new one."""
         self._l10n_ru_kkm_check_rights(MANAGER)
         for receipt in self:
             if receipt.state != "unknown" or not receipt.needs_decision:
@@ -97,7 +93,7 @@ class L10nRuKkmReceipt(models.Model):
                 )
             refusal = receipt._l10n_ru_kkm_send_refusal()
             if refusal:
-                raise UserError(refusal)
+                raise UserError(pb.render(self.env, [refusal.as_json()]))
             # Users only read receipts: the note is written for them, in their name.
             receipt.sudo().message_post(
                 body=self.env._(
@@ -118,15 +114,12 @@ class L10nRuKkmReceipt(models.Model):
                 retries_exhausted=False,
                 poll_count=0,
                 error_code=False,
-                error_message=False,
                 error_kind=False,
+                **pb.CLEARED,
             )
         ready = self._l10n_ru_kkm_prepare().filtered(lambda r: r.state == "to_send")
         ready._l10n_ru_kkm_enqueue()
         return ready
-
-    def _l10n_ru_kkm_state_label(self):
-        return dict(self._fields["state"]._description_selection(self.env))[self.state]
 
     @api.model
     def _l10n_ru_kkm_notify(self, message, kind="info"):

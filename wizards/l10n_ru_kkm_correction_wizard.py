@@ -1,7 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.kkm_receipt import CORRECTION_TYPES
+from ..models.l10n_ru_kkm_receipt.receipt import CORRECTION_TYPE_SELECTION
+from ..vendors import CLIENTS
 
 
 class L10nRuKkmCorrectionWizard(models.TransientModel):
@@ -22,7 +23,7 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
         default="sell_correction",
     )
     correction_type = fields.Selection(
-        selection=CORRECTION_TYPES,
+        selection=CORRECTION_TYPE_SELECTION,
         string="Basis",
         required=True,
         default="self",
@@ -31,6 +32,11 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
         string="Date of the corrected settlement",
         required=True,
         help="When the sale that was not (or wrongly) registered took place (tag 1178).",
+    )
+    number_always = fields.Boolean(
+        string="Number always required",
+        compute="_compute_number_always",
+        help="The service asks for the basis document's number even on the seller's own initiative.",
     )
     base_number = fields.Char(
         string="Document number",
@@ -48,25 +54,33 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
                 values["operation"] = "sell_refund_correction"
         return values
 
+    @api.depends("vendor")
+    def _compute_number_always(self):
+        for wizard in self:
+            wizard.number_always = bool(wizard.vendor) and CLIENTS[wizard.vendor].correction_number_always
+
     def _check(self):
         receipts = self.env["l10n_ru_kkm.receipt"]
         receipts._l10n_ru_kkm_check_rights("l10n_ru_kkm.group_kkm_manager")
         refusal = receipts._l10n_ru_kkm_refusal(self.move_id)
         if refusal:
             raise UserError(refusal)
-        if self.vendor == "checkonline":
+        client = CLIENTS[self.vendor]
+        if not client.correction_operations:
             raise UserError(
                 self.env._(
-                    "Correction receipts through Checkonline are not supported yet: register it in the Checkonline account."
+                    "Correction receipts through %(service)s are not supported yet: register it in the "
+                    "service's account.",
+                    service=client.label,
                 )
             )
-        if self.operation == "sell_refund_correction" and self.vendor != "atol_v5":
+        if self.operation not in client.correction_operations:
             raise UserError(
                 self.env._(
                     "A correction of a refund exists from FFD 1.2 only: choose ATOL Online v5 as the service."
                 )
             )
-        if not self.base_number and (self.correction_type == "instruction" or self.vendor == "atol_v4"):
+        if not self.base_number and (self.correction_type == "instruction" or self.number_always):
             raise UserError(
                 self.env._("Enter the number of the document that is the basis of the correction.")
             )

@@ -1,4 +1,5 @@
-"""The periodic report: what was registered, what waits, what failed and why."""
+"""The periodic report: what was registered, what waits, what failed and why; on screen and
+e-mailed, each recipient reading it in their own language."""
 
 from datetime import datetime, time, timedelta
 
@@ -95,13 +96,18 @@ class L10nRuKkmReceipt(models.Model):
 
     @api.model
     def _l10n_ru_kkm_send_report(self, company, date_from, date_to):
-        body = self._l10n_ru_kkm_render_report(company, date_from, date_to)
-        return (
-            self.env["mail.mail"]
-            .sudo()
-            .create(
+        """One e-mail per language of the recipients: the figures and the problems read in it."""
+        mails = self.env["mail.mail"].sudo()
+        recipients = company.l10n_ru_kkm_report_partner_ids
+        for lang in dict.fromkeys(recipients.mapped(lambda p: p.lang or company.partner_id.lang or "en_US")):
+            readers = recipients.filtered(
+                lambda p, lang=lang: (p.lang or company.partner_id.lang or "en_US") == lang
+            )
+            report = self.with_context(lang=lang)
+            body = report._l10n_ru_kkm_render_report(company, date_from, date_to)
+            mails |= mails.create(
                 {
-                    "subject": self.env._(
+                    "subject": report.env._(
                         "Fiscal receipts of %(company)s, %(date_from)s – %(date_to)s",
                         company=company.name,
                         date_from=date_from,
@@ -109,8 +115,8 @@ class L10nRuKkmReceipt(models.Model):
                     ),
                     "body_html": body,
                     "email_from": company.email_formatted or self.env.user.email_formatted,
-                    "recipient_ids": [fields.Command.set(company.l10n_ru_kkm_report_partner_ids.ids)],
+                    "recipient_ids": [fields.Command.set(readers.ids)],
                     "auto_delete": True,
                 }
             )
-        )
+        return mails

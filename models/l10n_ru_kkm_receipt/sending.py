@@ -1,22 +1,30 @@
-"""Talking to the cash register service: register, report, and mapping outcomes onto receipts."""
+"""How a receipt is sent: queued once its request is committed, marked in flight before it
+leaves, retried after the company's intervals with the same request, and every answer mapped
+onto it (docs/architecture.rst, "Exactly once")."""
 
 import logging
+from datetime import timedelta
 
-from odoo import models
+from odoo import api, fields, models
 
-from ..vendors import outcome as oc
-from ..vendors import safe
-from ..vendors.errors import TransientError, UnreadableAnswer
-from .kkm_receipt import FISCAL_FIELDS, _storable_values
+from odoo.addons.queue_job.job import identity_exact
+
+from ...vendors import outcome as oc
+from ...vendors import safe
+from ...vendors.errors import TransientError, UnreadableAnswer
+from .. import problems as pb
+from .receipt import FISCAL_FIELDS
 
 _logger = logging.getLogger(__name__)
+
+CHANNEL = "root.l10n_ru_kkm"
 
 
 class L10nRuKkmReceipt(models.Model):
     _inherit = "l10n_ru_kkm.receipt"
 
     def _l10n_ru_kkm_client(self, credentials=True, flight=None):
-        """The client of this receipt's vendor, as a context (see res.company).
+        """The client of this receipt's service, as a context (see l10n_ru_kkm.client).
 
         ``flight`` (a ``Flight``) marks a registration in flight: the exchange that answers it
         completes that attempt row instead of adding one.
@@ -26,19 +34,68 @@ class L10nRuKkmReceipt(models.Model):
         def on_exchange(exchange):
             self._l10n_ru_kkm_log_exchange(exchange, flight=flight)
 
-        return self.company_id._l10n_ru_kkm_client(
+        return self.env["l10n_ru_kkm.client"]._open(
+            self.company_id,
             self.vendor,
             on_exchange=on_exchange,
             credentials=credentials,
             group_code=self.group_code,
         )
 
-    def _l10n_ru_kkm_write(self, values):
-        """Write values that may come from a vendor, made safe to store."""
-        self.sudo().write(_storable_values(values))
+    # -- starting ----------------------------------------------------------------------
+
+    def _l10n_ru_kkm_dispatch(self):
+        """Start sending freshly prepared receipts, in the background or right after commit."""
+        to_send = self.filtered(lambda r: r.state == "to_send")
+        background = to_send.filtered(lambda r: r.company_id.l10n_ru_kkm_async)
+        background._l10n_ru_kkm_enqueue()
+        (to_send - background)._l10n_ru_kkm_send_after_commit()
+
+    def _l10n_ru_kkm_enqueue(self, eta=None, now=False):
+        """One pending send job per receipt; the job runs once this transaction is committed.
+
+        A receipt that already has a pending job keeps it; ``now`` brings it forward.
+        """
+        for receipt in self:
+            job = receipt.with_delay(
+                channel=CHANNEL,
+                eta=eta,
+                identity_key=identity_exact,
+                description=self.env._("Send fiscal receipt %(name)s", name=receipt.display_name),
+            )._l10n_ru_kkm_job_send()
+            if now and isinstance(job, models.BaseModel) and job.eta:
+                job.sudo().eta = False
+
+    def _l10n_ru_kkm_send_after_commit(self):
+        """Synchronous mode: send once the transaction that froze the requests is committed."""
+        receipt_ids = self.ids
+        if not receipt_ids:
+            return
+        registry, context = self.env.registry, self.env.context
+
+        @self.env.cr.postcommit.add
+        def send():
+            # The invoice is already posted: a failure here must never surface as a failed
+            # posting; the receipt keeps its state and its retries are queued.
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, context)
+                    env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()._l10n_ru_kkm_send()
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, context)
+                    receipts = env["l10n_ru_kkm.receipt"].browse(receipt_ids).exists()
+                    receipts.filtered(lambda r: r.state == "sent")._l10n_ru_kkm_fetch_report()
+            except Exception:
+                _logger.exception("Sending fiscal receipts %s failed", receipt_ids)
+
+    def _l10n_ru_kkm_job_send(self):
+        self._l10n_ru_kkm_send()
+        return ", ".join(f"{r.display_name}: {r.state}" for r in self)
+
+    # -- sending -----------------------------------------------------------------------
 
     def _l10n_ru_kkm_send(self):
-        """Register receipts whose request is frozen and committed (design.md §4).
+        """Register receipts whose request is frozen and committed.
 
         Only one worker sends a receipt at a time: a receipt locked by another is skipped.
         A retry and an uncertain outcome reuse the same request and external_id. Whatever
@@ -51,34 +108,32 @@ class L10nRuKkmReceipt(models.Model):
             refusal = receipt._l10n_ru_kkm_send_refusal()
             if refusal:
                 receipt._l10n_ru_kkm_set_state(
-                    "error", error_kind="data", error_code=False, error_message=refusal
+                    "error", error_kind="data", error_code=False, **pb.values(refusal)
                 )
                 continue
             if receipt.state == "to_send" and receipt._l10n_ru_kkm_may_be_held():
                 # An earlier worker stopped after its request may have left: ask before anything else.
                 receipt._l10n_ru_kkm_set_state("unknown")
-            # Committed before the request leaves, and kept whatever happens next (design.md §4.8).
+            # Committed before the request leaves, and kept whatever happens next.
             flight = Flight(receipt._l10n_ru_kkm_mark_in_flight())
             receipt._l10n_ru_kkm_guarded(lambda r=receipt, f=flight: r._l10n_ru_kkm_register(f))
 
     def _l10n_ru_kkm_send_refusal(self):
-        """Why this receipt may not leave now (its document is no longer posted), or ""."""
+        """Why this receipt may not leave now (its document is no longer posted), or None."""
         self.ensure_one()
         if self.move_id.state != "posted":
-            return self.env._(
-                "%(move)s is not posted: its receipt is not sent. Confirm it again to register its receipt.",
-                move=self.move_id.display_name,
-            )
-        return ""
+            return pb.problem("not_posted", move=self.move_id.display_name)
+        return None
 
     def _l10n_ru_kkm_register(self, flight):
         """One registration request, whose ``flight`` was committed before it leaves."""
         self.ensure_one()
+        callback_url = ""
+        if self._l10n_ru_kkm_client_class().supports_callbacks and self.company_id.l10n_ru_kkm_callback:
+            callback_url = self._l10n_ru_kkm_callback_url()  # added at send time: it carries a secret
         try:
             with self._l10n_ru_kkm_client(flight=flight) as client:
-                outcome = client.register(
-                    self.operation, self.request_payload, callback_url=self._l10n_ru_kkm_send_callback_url()
-                )
+                outcome = client.register(self.operation, self.request_payload, callback_url=callback_url)
         except TransientError as error:
             if not error.uncertain:
                 flight.attempts._l10n_ru_kkm_settle()
@@ -88,11 +143,7 @@ class L10nRuKkmReceipt(models.Model):
             flight.attempts._l10n_ru_kkm_settle()  # refused: nothing registered under this id
         self._l10n_ru_kkm_apply(outcome)
 
-    def _l10n_ru_kkm_send_callback_url(self):
-        """The callback URL, added at send time only: it carries the receipt's secret token."""
-        if self.vendor == "checkonline" or not self.company_id.l10n_ru_kkm_callback:
-            return ""
-        return self._l10n_ru_kkm_callback_url()
+    # -- certainty (docs/architecture.rst, "Exactly once") ---------------------------------
 
     def _l10n_ru_kkm_mark_in_flight(self):
         """An attempt row committed before the request leaves: the service may hold it from now."""
@@ -124,7 +175,7 @@ class L10nRuKkmReceipt(models.Model):
         )
 
     def _l10n_ru_kkm_never_reached(self):
-        """Whether the service certainly holds nothing under this receipt's id (design.md §4.8).
+        """Whether the service certainly holds nothing under this receipt's id.
 
         ``error`` means the service registered nothing (it refused, or the document failed);
         a receipt to send is certain only when none of its requests may have left.
@@ -141,50 +192,52 @@ class L10nRuKkmReceipt(models.Model):
             with self.env.cr.savepoint():
                 function()
         except Exception as error:
-            # Whatever failed, the receipt must end in a state that says so (design.md §4.9).
+            # Whatever failed, the receipt must end in a state that says so.
             _logger.exception("Fiscal receipt %s: unexpected failure", self.id)
             self._l10n_ru_kkm_on_unexpected(error)
 
     def _l10n_ru_kkm_on_unexpected(self, error):
         """Flag the receipt and try again later; a request that may have left makes it unknown."""
         self.env.invalidate_all()
-        message = self.env._(
-            "An unexpected error stopped the handling of this receipt (%(error)s); it is tried again "
-            "automatically. If it persists, tell your administrator.",
-            error=safe.text(error, 300),
-        )
+        found = pb.problem("unexpected", error=safe.text(error, 300))
         if self.state in ("to_send", "unknown"):
             uncertain = self.state == "unknown" or self._l10n_ru_kkm_may_be_held()
-            self._l10n_ru_kkm_on_transient(TransientError(message, uncertain=uncertain))
+            self._l10n_ru_kkm_on_transient(TransientError(str(error), uncertain=uncertain), found)
             self._l10n_ru_kkm_write({"needs_attention": True})
         else:
-            self._l10n_ru_kkm_write({"needs_attention": True, "error_message": message})
+            self._l10n_ru_kkm_write(dict(pb.values(found), needs_attention=True))
 
-    def _l10n_ru_kkm_fetch_report(self):
-        """Ask the service for the result of receipts it accepted."""
-        # Synchronous services (Checkonline) have no status request: a re-send answers instead.
-        pending = self.sudo().filtered(
-            lambda r: r.state in ("sent", "unknown") and r.vendor_uuid and r.vendor != "checkonline"
-        )
-        for receipt in pending.try_lock_for_update(allow_referencing=True):
-            receipt._l10n_ru_kkm_guarded(receipt._l10n_ru_kkm_ask)
+    # -- retries -----------------------------------------------------------------------
 
-    def _l10n_ru_kkm_ask(self):
+    def _l10n_ru_kkm_on_transient(self, error, found=None):
+        """Keep the same request, try again after the company's next interval."""
         self.ensure_one()
-        try:
-            with self._l10n_ru_kkm_client() as client:
-                outcome = client.report(self.vendor_uuid, self.request_payload)
-        except UnreadableAnswer as error:
-            self._l10n_ru_kkm_write({"needs_attention": True, "error_message": str(error)})
-            return
-        except TransientError as error:
-            _logger.info("Report of fiscal receipt %s postponed: %s", self.id, error)
-            return
-        if outcome.status == oc.FAILED and outcome.kind != oc.KIND_DEVICE:
-            # The question failed (credentials, settings), not the registered receipt.
-            self._l10n_ru_kkm_cannot_ask(outcome)
-            return
-        self._l10n_ru_kkm_apply(outcome)
+        company = self.company_id
+        attempts = self.send_attempts + 1
+        if found is None:
+            code = "unreadable" if isinstance(error, UnreadableAnswer) else "unreachable"
+            found = pb.problem(code, error=safe.text(error, 300))
+        values = {"error_code": False}
+        if isinstance(error, UnreadableAnswer):
+            values["needs_attention"] = True
+        if attempts >= company.l10n_ru_kkm_max_attempts:
+            delay = timedelta(hours=company.l10n_ru_kkm_resume_hours)
+            values.update(send_attempts=0, retries_exhausted=True)
+            if found.code == "unreachable":
+                found = pb.problem("retries_exhausted", **found.params)
+        else:
+            minutes = company._l10n_ru_kkm_retry_minutes()
+            delay = timedelta(minutes=minutes[min(attempts, len(minutes)) - 1])
+            values.update(send_attempts=attempts)
+        values.update(pb.values(found), next_attempt_at=fields.Datetime.now() + delay)
+        # Once the request may have reached the vendor, its outcome stays unknown until asked.
+        new_state = "unknown" if error.uncertain or self.state == "unknown" else "to_send"
+        self._l10n_ru_kkm_set_state(new_state, **values)
+        if values.get("retries_exhausted"):
+            self._l10n_ru_kkm_notify_failure()
+        self._l10n_ru_kkm_enqueue(eta=values["next_attempt_at"])
+
+    # -- what the service said -----------------------------------------------------------
 
     def _l10n_ru_kkm_apply(self, outcome):
         """Map a vendor outcome onto the receipt."""
@@ -201,9 +254,9 @@ class L10nRuKkmReceipt(models.Model):
             self._l10n_ru_kkm_set_state("done", **values)
         elif outcome.status == oc.ATTENTION:
             values.update(
+                pb.values(pb.problem("vendor_holds", text=outcome.error_text), text=outcome.error_text),
                 vendor_uuid=outcome.vendor_id or self.vendor_uuid,
                 error_code=outcome.error_code,
-                error_message=outcome.error_text,
                 error_kind="device",
                 needs_attention=True,
                 needs_decision=True,
@@ -212,9 +265,10 @@ class L10nRuKkmReceipt(models.Model):
             self._l10n_ru_kkm_set_state("unknown", **values)
             self._l10n_ru_kkm_notify_failure()
         elif outcome.status == oc.FAILED:
+            found = pb.problem(pb.REFUSALS[outcome.kind], code=outcome.error_code, text=outcome.error_text)
             values.update(
+                pb.values(found, text=outcome.error_text),
                 error_code=outcome.error_code,
-                error_message=outcome.error_text,
                 error_kind=outcome.kind,
                 external_id_spent=outcome.new_id_needed,
             )
@@ -223,33 +277,17 @@ class L10nRuKkmReceipt(models.Model):
         elif outcome.status == oc.WAIT and self.state == "unknown":
             self._l10n_ru_kkm_set_state("sent", **values)
 
-    def _l10n_ru_kkm_cannot_ask(self, outcome):
-        """Keep the receipt as it is, flag it, and tell the accountant once."""
-        self.ensure_one()
-        message = self.env._(
-            "The service refused to give the result of this receipt: %(error)s (code %(code)s). "
-            "Check the credentials and settings; the receipt itself is not affected.",
-            error=outcome.error_text,
-            code=outcome.error_code,
-        )
-        first_time = not self.needs_attention
-        self._l10n_ru_kkm_write(
-            {"needs_attention": True, "error_message": message, "error_code": outcome.error_code}
-        )
-        if first_time:
-            self._l10n_ru_kkm_notify_failure()
-
     @staticmethod
     def _l10n_ru_kkm_success_values():
-        return {
-            "error_message": False,
-            "error_code": False,
-            "send_attempts": 0,
-            "next_attempt_at": False,
-            "retries_exhausted": False,
-            "needs_attention": False,
-            "needs_decision": False,
-        }
+        return dict(
+            pb.CLEARED,
+            error_code=False,
+            send_attempts=0,
+            next_attempt_at=False,
+            retries_exhausted=False,
+            needs_attention=False,
+            needs_decision=False,
+        )
 
     @staticmethod
     def _l10n_ru_kkm_fiscal_values(fiscal):
@@ -269,12 +307,11 @@ class L10nRuKkmReceipt(models.Model):
             "request_payload": exchange.request,
             "response_payload": exchange.response,
         }
-        attempts = self.env["l10n_ru_kkm.receipt.attempt"]
         if exchange.action == "register" and flight:
             values.update(external_id=self.external_id, may_hold=True)
             flight.record(values)
         else:
-            attempts._log_independently(values)
+            self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(values)
         self.invalidate_recordset(["attempt_ids"])
 
 

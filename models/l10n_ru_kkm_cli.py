@@ -49,7 +49,7 @@ class L10nRuKkmCli(models.AbstractModel):
     @api.model
     def _in_transaction(self, model, ids, function):
         """``function(records)`` in a transaction of its own, committed at its end: a request
-        must be committed before it leaves (design.md §4.1), and what another transaction
+        must be committed before it leaves (docs/architecture.rst, "Exactly once"), and what another transaction
         committed is only seen by a new one."""
         self.env.flush_all()
         with self.env.registry.cursor() as cr:

@@ -1,4 +1,10 @@
-"""Maps an invoice or credit note to the neutral receipt data of ``vendors.receipt``."""
+"""Maps an invoice, a credit note or a payment to the neutral receipt data of ``vendors.receipt``.
+
+One table, ``BUILDERS``, says which method builds each kind of receipt (operation, payment
+stage): no behaviour depends on the order of overrides or imports (docs/architecture.rst,
+"Where each concern lives"). The goods of an invoice are built here; the other stages are in
+``stages.py``, the checks in ``checks.py``.
+"""
 
 import re
 from dataclasses import replace
@@ -7,13 +13,26 @@ from decimal import Decimal
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
-from ..vendors import allocation
-from ..vendors import receipt as rd
+from ...vendors import allocation
+from ...vendors import receipt as rd
+from ..problems import ReceiptProblems, problem
 
 DEFAULT_TZ = "Europe/Moscow"
+
+# (operation, payment stage) -> the method that builds the receipt.
+BUILDERS = {
+    ("sell", "full"): "_build_goods",
+    ("sell_refund", "full"): "_build_goods",
+    ("sell_correction", "full"): "_build_goods",
+    ("sell_refund_correction", "full"): "_build_goods",
+    ("sell_refund", "early_discount"): "_build_goods",
+    ("sell", "credit"): "_build_on_credit",
+    ("sell_refund", "credit"): "_build_on_credit",
+    ("sell", "credit_payment"): "_build_credit_payment",
+    ("sell", "prepayment"): "_build_advance",
+}
 
 
 def _decimal(amount):
@@ -38,38 +57,47 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
 
     @api.model
     def _build(self, receipt):
-        """The neutral receipt for ``receipt``; raises UserError naming every problem.
+        """The neutral receipt for ``receipt``; raises ``ReceiptProblems`` naming every problem."""
+        method = BUILDERS.get((receipt.operation, receipt.payment_stage))
+        if not method:
+            raise ValueError(f"no receipt of {receipt.operation} at stage {receipt.payment_stage}")
+        return getattr(self, method)(receipt)
 
-        The goods are the invoice's product lines; a down-payment invoice is a prepayment of the
-        order's goods, and the down payments a final invoice deducts are paid by that
-        prepayment (payment type 2), not sold again.
+    @api.model
+    def _build_goods(self, receipt):
+        """The goods of an invoice or credit note, to the kopeck.
+
+        A down-payment invoice is a prepayment of the order's goods (``stages.py``); the down
+        payments a final invoice deducts are paid by that prepayment (payment type 2), not sold
+        again; an invoice paid with an advance offsets it the same way.
         """
         move, company = receipt.move_id, receipt.company_id
+        client = receipt._l10n_ru_kkm_client_class()
         problems = self._company_problems(company) + self._move_problems(move)
         sale_date = self._sale_date(move)
         product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
         self._fetch_line_data(product_lines)
         down_payments = self._down_payment_lines(product_lines)
-        if down_payments and down_payments == product_lines and receipt.operation in ("sell", "sell_refund"):
+        if down_payments and down_payments == product_lines:
             return self._build_down_payment(receipt, down_payments, problems)
         deducted = down_payments.filtered(lambda line: line.quantity < 0)
         lines = []
         for line in product_lines - deducted:
-            vat, problem = self._vat_code(line, sale_date)
-            if problem:
-                problems.append(problem)
-            problems += self._line_problems(line, receipt.vendor)
+            vat, found = self._vat_code(line, sale_date)
+            if found:
+                problems.append(found)
+            problems += self._line_problems(line, client)
             lines.append(self._source_line(line, vat))
         if problems:
-            raise UserError("\n".join(problems))
+            raise ReceiptProblems(self.env, problems)
         prepaid = -sum((_decimal(line.price_total) for line in deducted), Decimal(0))
         total, adjustment = self._settled(receipt, prepaid)
-        items = self._allocate(move, lines, total, adjustment)
-        data = self._receipt(receipt, items, total)
+        data = self._receipt(receipt, self._allocate(move, lines, total, adjustment), total)
+        prepaid += self._advance_offset(receipt, data.total - prepaid)
         if prepaid:
             payments = [rd.Payment(rd.PAYMENT_ADVANCE, prepaid)]
-            if total > prepaid:
-                payments.append(rd.Payment(rd.PAYMENT_ELECTRONIC, total - prepaid))
+            if data.total > prepaid:
+                payments.append(rd.Payment(rd.PAYMENT_ELECTRONIC, data.total - prepaid))
             data = replace(data, payments=tuple(payments))
         return data
 
@@ -78,12 +106,8 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         try:
             return allocation.allocate(lines, total, adjustment)
         except allocation.AllocationError as error:
-            raise UserError(
-                self.env._(
-                    "Invoice %(move)s cannot be turned into a fiscal receipt: %(reason)s",
-                    move=move.display_name,
-                    reason=str(error),
-                )
+            raise ReceiptProblems(
+                self.env, [problem("cannot_build", move=move.display_name, reason=str(error))]
             ) from error
 
     @api.model
@@ -110,51 +134,23 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         return total, adjustment
 
     @api.model
-    def _down_payment_lines(self, lines):
-        """The down-payment lines (Odoo Sales), when Sales is installed."""
-        if "is_downpayment" not in lines._fields:
-            return lines.browse()
-        return lines.filtered("is_downpayment")
-
-    @api.model
-    def _build_down_payment(self, receipt, lines, problems):
-        """A down-payment invoice: a prepayment of the order's goods (tag 1214 = 1 or 2), each
-        good's share of each down-payment line, at the calculated VAT rate, as "payment"
-        (tag 1212 = 10: "об авансе, задатке, предоплате", ATOL protocol v4 table 2)."""
-        move = receipt.move_id
-        orders = lines.sale_line_ids.order_id
-        goods = orders.order_line.filtered(
-            lambda line: not line.is_downpayment and not line.display_type and line.price_total > 0
-        )
-        full = _decimal(sum(orders.mapped("amount_total"))) <= _decimal(move.amount_total)
-        method = "full_prepayment" if full else "prepayment"
-        sale_date = self._sale_date(move)
-        items = []
-        for line in lines:
-            vat, problem = self._vat_code(line, sale_date)
-            if problem:
-                problems.append(problem)
-            shares = goods.filtered(lambda good, taxes=line.tax_ids: good.tax_ids == taxes) or goods
-            source = [
-                allocation.SourceLine(
-                    name=self._first_line(good.name) or good.product_id.display_name or "-",
-                    quantity=Decimal(1),
-                    amount=_decimal(good.price_total),
-                    vat=rd.CALCULATED_VAT[vat],
-                    payment_method=method,
-                    payment_object="payment",
-                )
-                for good in shares
-            ]
-            amount = _decimal(line.price_total)
-            if not source:
-                source = [
-                    allocation.SourceLine(self._item_name(line), Decimal(1), amount, rd.CALCULATED_VAT[vat])
-                ]
-            items += self._allocate(move, source, amount, amount - sum(s.amount for s in source))
-        if problems:
-            raise UserError("\n".join(problems))
-        return self._receipt(receipt, items, sum((item.sum for item in items), Decimal(0)))
+    def _adjustment(self, move):
+        """What makes the invoice total differ from its lines, by Odoo's own design: cash
+        rounding (a rounding line, or rounding added to the biggest tax) and the VAT that an
+        early-payment discount "always upon invoice" takes off. Spread over the goods."""
+        rounding = early_discount = Decimal(0)
+        sign = move.direction_sign
+        for line in move.line_ids:
+            if line.display_type == "rounding":
+                rounding += _decimal(line.amount_currency * sign)
+        if any(line.display_type == "epd" for line in move.line_ids):
+            taxes = sum(
+                _decimal(line.amount_currency * sign) for line in move.line_ids if line.display_type == "tax"
+            )
+            products = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+            line_taxes = sum(_decimal(line.price_total) - _decimal(line.price_subtotal) for line in products)
+            early_discount = taxes - line_taxes
+        return rounding + early_discount
 
     @api.model
     def _receipt(self, receipt, items, total):
@@ -174,25 +170,6 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             internet=company.l10n_ru_kkm_internet,
             correction=self._correction(receipt),
         )
-
-    @api.model
-    def _adjustment(self, move):
-        """What makes the invoice total differ from its lines, by Odoo's own design: cash
-        rounding (a rounding line, or rounding added to the biggest tax) and the VAT that an
-        early-payment discount "always upon invoice" takes off. Spread over the goods."""
-        rounding = early_discount = Decimal(0)
-        sign = move.direction_sign
-        for line in move.line_ids:
-            if line.display_type == "rounding":
-                rounding += _decimal(line.amount_currency * sign)
-        if any(line.display_type == "epd" for line in move.line_ids):
-            taxes = sum(
-                _decimal(line.amount_currency * sign) for line in move.line_ids if line.display_type == "tax"
-            )
-            products = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-            line_taxes = sum(_decimal(line.price_total) - _decimal(line.price_subtotal) for line in products)
-            early_discount = taxes - line_taxes
-        return rounding + early_discount
 
     # -- mapping ---------------------------------------------------------------------
 
