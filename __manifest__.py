@@ -1,6 +1,6 @@
 {
     "name": "Russia - Fiscal receipts (54-FZ): ATOL Online, Checkonline",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "summary": "Register a fiscal receipt for every customer invoice and credit note "
     "through ATOL Online (FFD 1.05 / 1.2) or Checkonline, exactly once",
     "category": "Accounting/Localizations",
@@ -24,6 +24,9 @@
         "views/product_views.xml",
         "views/res_config_settings_views.xml",
         "views/kkm_report_templates.xml",
+        "views/portal_templates.xml",
+        "report/l10n_ru_kkm_receipt_reports.xml",
+        "report/l10n_ru_kkm_receipt_templates.xml",
         "wizards/kkm_report_wizard_views.xml",
     ],
     "demo": ["demo/demo_company.xml"],

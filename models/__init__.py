@@ -4,6 +4,7 @@ from . import l10n_ru_kkm_receipt, l10n_ru_kkm_receipt_builder
 from . import (
     account_move,
     account_move_line,
+    account_move_send,
     account_payment,
     account_tax,
     certificate,

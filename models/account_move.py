@@ -117,6 +117,12 @@ class AccountMove(models.Model):
                 move.show_reset_to_draft_button = False
         return result
 
+    def _l10n_ru_kkm_customer_receipts(self):
+        """The registered receipts the invoice's customer may see, in the order they were made
+        (each part of a split invoice, refunds and re-issues included)."""
+        self.ensure_one()
+        return self.sudo().l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state == "done").sorted("id")
+
     def _l10n_ru_kkm_registered_receipts(self):
         """Receipts the service holds or may hold (docs/architecture.rst, "Exactly once"): they block a reset."""
         return self.l10n_ru_kkm_receipt_ids.filtered(lambda r: not r._l10n_ru_kkm_never_reached())

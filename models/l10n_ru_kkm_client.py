@@ -59,7 +59,7 @@ class L10nRuKkmClient(models.AbstractModel):
             client_id=company.l10n_ru_kkm_checkonline_client_id or "",
             cashier_password=company.l10n_ru_kkm_checkonline_password or 1,
             tax_ids=company._l10n_ru_kkm_checkonline_tax_map(),
-            ofd=company.l10n_ru_kkm_checkonline_ofd or "",
+            ofd=company.l10n_ru_kkm_ofd or "",
             **values,
         )
 

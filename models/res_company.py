@@ -72,10 +72,16 @@ class ResCompany(models.Model):
         help="TaxId sent for VAT rates the protocol does not settle, as code=number pairs "
         "(e.g. vat22=11,vat122=12). Confirm them with Checkonline; other rates follow the protocol.",
     )
-    l10n_ru_kkm_checkonline_ofd = fields.Selection(
+    l10n_ru_kkm_ofd = fields.Selection(
         selection=[("ofd.ru", "OFD.ru"), ("1-ofd", "Первый ОФД")],
-        string="OFD of the Checkonline register",
-        help="Builds the link to each receipt at the fiscal data operator.",
+        string="Fiscal data operator",
+        help="Builds the link to each receipt at the fiscal data operator (OFD) when the service "
+        "gives none (Checkonline never does; ATOL only for the operators it knows).",
+    )
+    l10n_ru_kkm_email_receipt_copy = fields.Boolean(
+        string="E-mail the receipt copy",
+        help="When a receipt is registered, e-mail the customer a copy of it, once. Off by default: "
+        "the fiscal data operator already e-mails the receipt to the contact it names.",
     )
     l10n_ru_kkm_inn = fields.Char(
         string="Seller INN",

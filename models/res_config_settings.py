@@ -46,8 +46,9 @@ class ResConfigSettings(models.TransientModel):
     l10n_ru_kkm_checkonline_tax_ids = fields.Char(
         related="company_id.l10n_ru_kkm_checkonline_tax_ids", readonly=False
     )
-    l10n_ru_kkm_checkonline_ofd = fields.Selection(
-        related="company_id.l10n_ru_kkm_checkonline_ofd", readonly=False
+    l10n_ru_kkm_ofd = fields.Selection(related="company_id.l10n_ru_kkm_ofd", readonly=False)
+    l10n_ru_kkm_email_receipt_copy = fields.Boolean(
+        related="company_id.l10n_ru_kkm_email_receipt_copy", readonly=False
     )
     l10n_ru_kkm_checkonline_password = fields.Integer(
         related="company_id.l10n_ru_kkm_checkonline_password", readonly=False, groups="base.group_system"

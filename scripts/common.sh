@@ -27,7 +27,7 @@ install_requirements() {
         pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "odoo-addon-queue-job==$QUEUE_JOB_VERSION" \
             || die "could not install odoo-addon-queue-job"
     fi
-    if ! python3 -c "import pytest_odoo, responses, hypothesis, websocket, openupgradelib" 2>/dev/null \
+    if ! python3 -c "import pytest_odoo, responses, hypothesis, websocket, openupgradelib, pyzbar" 2>/dev/null \
         || ! command -v ruff >/dev/null || ! command -v pylint >/dev/null; then
         say "installing the Python requirements"
         pip install -q --disable-pip-version-check --root-user-action=ignore -r "$REPO_DIR/requirements.txt" \
@@ -41,6 +41,19 @@ install_browser() {
         say "installing Chromium for the browser tests"
         (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
             || die "could not install Chromium (apt-get install chromium)"
+    fi
+}
+
+install_report_tools() {
+    # PDF reports (the invoice with its receipts, the receipt copy) need wkhtmltopdf; the tests
+    # read the receipts' QR codes back with pyzbar, which needs the zbar library.
+    local missing=()
+    command -v wkhtmltopdf >/dev/null || missing+=(wkhtmltopdf)
+    ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0' || missing+=(libzbar0)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]} for the PDF reports and their tests"
+        (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
+            || die "could not install ${missing[*]} (apt-get install ${missing[*]})"
     fi
 }
 

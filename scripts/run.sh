@@ -4,6 +4,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 setup_all
+install_report_tools
 
 DB="${KKM_DEMO_DB:-l10n_ru_kkm_demo}"
 HTTP_PORT="${KKM_HTTP_PORT:-8069}"

@@ -4,6 +4,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 setup_all
+install_report_tools
 install_browser
 
 # Sales too: its down-payment invoices are invoices the module must register (tests/test_every_invoice.py).

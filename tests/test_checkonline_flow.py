@@ -162,9 +162,7 @@ class TestCheckonlineFlow(KkmTestCommon):
         self.assertEqual(self.sandbox.ledger()["count"], 1)
 
     def test_company_settings_reach_the_request_and_the_ofd_link(self):
-        self.company.sudo().write(
-            {"l10n_ru_kkm_checkonline_tax_ids": "vat22=1", "l10n_ru_kkm_checkonline_ofd": "ofd.ru"}
-        )
+        self.company.sudo().write({"l10n_ru_kkm_checkonline_tax_ids": "vat22=1", "l10n_ru_kkm_ofd": "ofd.ru"})
         vat22 = self.vat20.copy({"name": "НДС 22%", "amount": 22, "l10n_ru_kkm_vat_code": "vat22"})
         with trap_jobs() as trap:
             move = self.init_invoice("out_invoice", amounts=[1220.0], taxes=vat22, invoice_date="2026-02-01")

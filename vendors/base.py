@@ -78,6 +78,11 @@ class Client:
     def build_payload(self, receipt):
         raise NotImplementedError
 
+    def describe(self, payload, operation):
+        """``payload``, a request this client built for ``operation``, read back as a
+        ``receipt_copy.ReceiptCopy`` for the customer's copy of the receipt."""
+        raise NotImplementedError
+
     def mirror_refund(self, payload, external_id, fiscal_sign):
         """The refund request that repeats a registered sale's request ``payload`` (resell)."""
         raise NotImplementedError

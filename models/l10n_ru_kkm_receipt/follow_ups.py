@@ -22,6 +22,7 @@ class L10nRuKkmReceipt(models.Model):
         self.filtered(lambda r: r.move_id.payment_state in PAID_STATES)._l10n_ru_kkm_register_credit_payment()
         sales = self.filtered(lambda r: r.operation == "sell" and r.payment_stage == "full")
         sales.move_id._l10n_ru_kkm_register_early_discount()
+        self._l10n_ru_kkm_email_copies()
 
     # -- re-issue ------------------------------------------------------------------------
 

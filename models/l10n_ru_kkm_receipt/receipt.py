@@ -210,6 +210,24 @@ class L10nRuKkmReceipt(models.Model):
     ofd_inn = fields.Char(string="OFD INN", readonly=True, copy=False)
     ofd_receipt_url = fields.Char(string="Receipt at the OFD", readonly=True, copy=False)
     fns_site = fields.Char(string="Tax office site", readonly=True, copy=False)
+    # -- the customer's receipt (customer_copy.py) ----------------------------------------
+    check_string = fields.Char(
+        string="QR code",
+        compute="_compute_customer_check",
+        help="The check string of the tax service's app, in the receipt's QR code.",
+    )
+    ofd_link = fields.Char(
+        string="Link to the receipt",
+        compute="_compute_customer_check",
+        help="The receipt's page at the fiscal data operator: the service's link, or one built "
+        "from the operator chosen in the settings.",
+    )
+    copy_emailed = fields.Boolean(
+        string="Copy e-mailed",
+        readonly=True,
+        copy=False,
+        help="The customer was e-mailed a copy of this receipt (once).",
+    )
     # -- retries and status requests -------------------------------------------------------
     send_attempts = fields.Integer(
         readonly=True, copy=False, help="Temporary failures since the last success or pause."

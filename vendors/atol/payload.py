@@ -4,6 +4,7 @@
 import base64
 
 from .. import receipt as rd
+from .. import receipt_copy as rc
 from .protocol import ADDITIONAL_PROPS_MAX, NAME_MAX, TIMESTAMP_FORMAT, VATS_MAX, v4_nomenclature_code
 
 
@@ -41,6 +42,67 @@ class V4Payload:
         if receipt.cashier:
             body["receipt"]["cashier"] = receipt.cashier
         return body
+
+    def describe(self, payload, operation):
+        """The registered request read back for the customer's copy (``receipt_copy``)."""
+        payload = payload if isinstance(payload, dict) else {}
+        document = payload.get("receipt") or payload.get("correction") or {}
+        company = document.get("company") or {}
+        client = document.get("client") or {}
+        info = document.get("correction_info") or {}
+        items = tuple(self._described_item(item) for item in rc.records(document.get("items")))
+        payments = tuple(
+            (rc.integer(payment.get("type")), rc.decimal(payment.get("sum")))
+            for payment in rc.records(document.get("payments"))
+        )
+        vats = tuple(
+            (vat.get("type", ""), rc.decimal(vat.get("sum"))) for vat in rc.records(document.get("vats"))
+        )
+        total = document.get("total")
+        return rc.ReceiptCopy(
+            operation=operation,
+            items=items,
+            payments=payments,
+            total=rc.decimal(total)
+            if total is not None
+            else sum((amount for _type, amount in payments), rc.decimal(0)),
+            vats=vats or rc.vat_totals(items),
+            sno=company.get("sno", ""),
+            inn=company.get("inn", ""),
+            payment_address=company.get("payment_address", ""),
+            seller_email=company.get("email", ""),
+            client_contact=client.get("email") or client.get("phone") or "",
+            client_name=client.get("name", ""),
+            client_inn=client.get("inn", ""),
+            internet=bool(document.get("internet")),
+            cashier=document.get("cashier", ""),
+            correction=(info.get("type", ""), info.get("base_date", ""), info.get("base_number", ""))
+            if info
+            else (),
+        )
+
+    def _described_item(self, item):
+        vat = item.get("vat") or {}
+        gross = rc.decimal(item.get("sum"))
+        return rc.CopyItem(
+            name=str(item.get("name", "")),
+            price=rc.decimal(item.get("price")),
+            quantity=rc.decimal(item.get("quantity"), "0.001"),
+            sum=gross,
+            vat=vat.get("type", ""),
+            vat_sum=rc.item_vat(vat.get("type", ""), gross, vat.get("sum")),
+            payment_method=item.get("payment_method", ""),
+            payment_object=self._described_object(item),
+            measure=self._described_measure(item),
+        )
+
+    @staticmethod
+    def _described_object(item):
+        return rd.FFD12_PAYMENT_OBJECTS.get(item.get("payment_object"))
+
+    @staticmethod
+    def _described_measure(item):
+        return str(item.get("measurement_unit", ""))
 
     def mirror_refund(self, payload, external_id, fiscal_sign):
         """The sale's request as a refund under ``external_id``, naming the sale's fiscal sign as
@@ -181,6 +243,14 @@ class V5Payload(V4Payload):
         if receipt.cashier:
             correction["cashier"] = receipt.cashier
         return self._correction_envelope(receipt, correction)
+
+    @staticmethod
+    def _described_object(item):
+        return rc.integer(item.get("payment_object")) or None
+
+    @staticmethod
+    def _described_measure(item):
+        return rc.label(rc.MEASURE_LABELS, item.get("measure"))
 
     def _item(self, item):
         values = super()._item(item)

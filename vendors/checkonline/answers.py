@@ -2,7 +2,9 @@
 (some cached for the RequestId), FCE server errors (some fatal, some an undefined state)."""
 
 from datetime import datetime
+from decimal import Decimal
 
+from .. import ofd
 from .. import outcome as oc
 from ..errors import TransientError
 from .payload import _half_up, _rub
@@ -165,21 +167,18 @@ class Answers:
         document_type = _int(_lookup(sources, "DocumentType") or payload.get("DocumentType"))
         registration = _plain(_lookup(sources, "DeviceRegistrationNumber") or tags.get(1037)).strip()
         qr = _plain(_lookup(sources, "QR"))
-        values = {
-            "fn": fn_number,
-            "fd": document_number or "",
-            "fp": sign or "",
-            "t": moment.strftime("%Y%m%dT%H%M") if moment else "",
-            "s": _rub(total) if total else "",
-            "n": OPERATION_SIGNS.get(document_type, 1),
-            "rn": registration,
-        }
-        if not qr and all(values[key] for key in ("fn", "fd", "fp", "t", "s")):
-            qr = "t={t}&s={s}&fn={fn}&i={fd}&fp={fp}&n={n}".format(**values)
-        values["qr"] = qr
-        url = ""
-        if self.config.ofd_url_template and document_number and sign and fn_number:
-            url = self.config.ofd_url_template.format(**values)
+        values = ofd.check_values(
+            fn=fn_number,
+            fd=document_number,
+            fp=sign,
+            registered=moment.strftime("%d.%m.%Y %H:%M:%S") if moment else "",
+            total=Decimal(total) / 100 if total else None,
+            sign=OPERATION_SIGNS.get(document_type, 1),
+            rn=registration,
+        )
+        if values and qr:
+            values["qr"] = qr  # the device's own string wins over the one rebuilt here
+        url = ofd.receipt_link(self.config.ofd_url_template, values)
         return oc.FiscalData(
             fn_number=fn_number,
             fiscal_document_number=_stored(document_number, "FiscalDocNumber"),

@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .. import receipt as rd
+from ..ofd import TEMPLATE_KEYS
 from .protocol import (
-    _TEMPLATE_KEYS,
     API_PATH,
     COMMAND,
     DEFAULT_GROUP,
@@ -45,9 +45,9 @@ class CheckonlineConfig:
             problems.append("cert_file and key_file go together")
         if self.ofd_url_template:
             try:
-                self.ofd_url_template.format(**dict.fromkeys(_TEMPLATE_KEYS, "0"))
+                self.ofd_url_template.format(**dict.fromkeys(TEMPLATE_KEYS, "0"))
             except (KeyError, IndexError, ValueError) as exc:
-                problems.append(f"ofd_url_template: unknown placeholder {exc}; known: {_TEMPLATE_KEYS}")
+                problems.append(f"ofd_url_template: unknown placeholder {exc}; known: {TEMPLATE_KEYS}")
         if problems:
             raise ValueError("Checkonline configuration: " + "; ".join(problems))
 

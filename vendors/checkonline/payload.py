@@ -4,6 +4,7 @@ exact integers (kopecks, thousandths) and CP866 text, checked before anything is
 from decimal import Decimal
 
 from .. import receipt as rd
+from .. import receipt_copy as rc
 from .protocol import (
     CREDIT_PAYMENT,
     DEVICE,
@@ -219,6 +220,52 @@ class Payload:
         money = {"NonCash": [amounts["NonCash"], 0, 0]}
         money.update({name: amount for name, amount in amounts.items() if name != "NonCash" and amount})
         return money
+
+    def describe(self, payload, operation):
+        """The registered ``Complex`` request read back for the customer's copy (``receipt_copy``):
+        kopecks and thousandths back to roubles and units, the service's numbers back to codes."""
+        payload = payload if isinstance(payload, dict) else {}
+        vat_codes = {tax_id: code for code, tax_id in self.config.tax_id_map.items()}
+        methods = {number: method for method, number in PAY_ATTRIBUTES.items()}
+        items = []
+        for line in rc.records(payload.get("Lines")):
+            price, quantity = rc.integer(line.get("Price")), rc.integer(line.get("Qty"))
+            gross = (
+                Decimal(_half_up(price * quantity, 1000)) / 100
+                if price >= 0 and quantity >= 0
+                else Decimal(0)
+            )
+            vat = vat_codes.get(line.get("TaxId"), "")
+            items.append(
+                rc.CopyItem(
+                    name=str(line.get("Description", "")),
+                    price=Decimal(price) / 100,
+                    quantity=Decimal(quantity) / 1000,
+                    sum=gross,
+                    vat=vat,
+                    vat_sum=rc.item_vat(vat, gross),
+                    payment_method=methods.get(line.get("PayAttribute"), ""),
+                    payment_object=rc.integer(line.get("LineAttribute")) or None,
+                )
+            )
+        payments = []
+        for payment_type, name in PAYMENT_FIELDS.items():
+            value = payload.get(name)
+            kopecks = sum(map(rc.integer, value)) if isinstance(value, list) else rc.integer(value)
+            if kopecks:
+                payments.append((payment_type, Decimal(kopecks) / 100))
+        systems = {bit: code for code, bit in TAX_MODES.items()}
+        return rc.ReceiptCopy(
+            operation=operation,
+            items=tuple(items),
+            payments=tuple(payments),
+            total=sum((item.sum for item in items), Decimal(0)),
+            vats=rc.vat_totals(items),
+            sno=systems.get(payload.get("TaxMode"), ""),
+            payment_address=str(payload.get("Place", "")),
+            client_contact=str(payload.get("PhoneOrEmail", "")),
+            internet=bool(payload.get("Internet")),
+        )
 
     def mirror_refund(self, payload, external_id, fiscal_sign):
         """The sale's request as a refund (DocumentType 2) under ``external_id``."""

@@ -2,6 +2,7 @@
 command): hosts, tables, error codes. The official text ST32 (shared/vendor-docs/
 starrys-fce-protocol-3.2.0.txt) is the authority; summary in docs/architecture.rst, "Vendors"."""
 
+from .. import ofd
 from .. import receipt as rd
 
 DEVICE = "auto"  # FCE picks a free device of the group (ST32 §3.3.6)
@@ -114,9 +115,5 @@ FCE_UNDEFINED_STATE = {6, 16}  # the device may have executed the request (§3.6
 FCE_IN_PROGRESS = 24  # the same RequestId is being processed right now (§3.6.9)
 FCE_BAD_REQUEST = 2  # JSON or field types (§3.6.2)
 
-# OFD receipt links (docs/architecture.rst, "Vendors"): Checkonline returns no link, only the QR string.
-OFD_URL_TEMPLATES = {
-    "ofd.ru": "https://check.ofd.ru/rec/{fn}/{fd}/{fp}",
-    "1-ofd": "https://consumer.1-ofd.ru/v1?fn={fn}&fp={fp}&i={fd}&t={t}&s={s}&n={n}",
-}
-_TEMPLATE_KEYS = ("fn", "fd", "fp", "t", "s", "n", "rn", "qr")
+# OFD receipt links: Checkonline returns no link, only the QR string (vendors/ofd.py).
+OFD_URL_TEMPLATES = ofd.OFD_URL_TEMPLATES

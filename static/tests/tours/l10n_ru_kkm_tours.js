@@ -82,3 +82,33 @@ registry.category("web_tour.tours").add("l10n_ru_kkm_resend_failed", {
         },
     ],
 });
+
+// Portal: the customer opens their invoice, sees its fiscal receipt and opens the receipt copy.
+registry.category("web_tour.tours").add("l10n_ru_kkm_portal_receipt", {
+    steps: () => [
+        {
+            content: "The invoice page shows the registered receipt with its QR code",
+            trigger: "#l10n_ru_kkm_portal_receipts .o_l10n_ru_kkm_fiscal_receipt img[src^='data:image/png']",
+        },
+        {
+            content: "and its fiscal data",
+            trigger: "#l10n_ru_kkm_portal_receipts .o_l10n_ru_kkm_fiscal_receipt:contains(9999078900004792)",
+        },
+        {
+            content: "Open the receipt copy",
+            trigger: "#l10n_ru_kkm_portal_receipts a.o_l10n_ru_kkm_copy_link",
+            async run() {
+                const response = await fetch(this.anchor.getAttribute("href"));
+                const text = await response.text();
+                if (!response.ok || !text.includes("Кассовый чек") || !text.includes("9999078900004792")) {
+                    throw new Error(`The receipt copy did not open (${response.status})`);
+                }
+                document.body.classList.add("o_l10n_ru_kkm_copy_opened");
+            },
+        },
+        {
+            content: "The receipt copy opened",
+            trigger: "body.o_l10n_ru_kkm_copy_opened",
+        },
+    ],
+});
