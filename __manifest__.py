@@ -1,12 +1,12 @@
 {
     "name": "Russia - Fiscal receipts (54-FZ): ATOL Online, Checkonline",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "summary": "Register a fiscal receipt for every customer invoice and credit note "
     "through ATOL Online (FFD 1.05 / 1.2) or Checkonline, exactly once",
     "category": "Accounting/Localizations",
     "author": "l10n_ru_kkm developers",
     "license": "LGPL-3",
-    "depends": ["account", "certificate", "queue_job"],
+    "depends": ["account", "certificate", "queue_job", "sales_team"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/l10n_ru_kkm_groups.xml",
@@ -19,6 +19,7 @@
         "wizards/kkm_receipt_wizard_views.xml",
         "wizards/kkm_correction_wizard_views.xml",
         "views/kkm_receipt_views.xml",
+        "views/l10n_ru_kkm_register_views.xml",
         "views/account_move_views.xml",
         "views/account_tax_views.xml",
         "views/product_views.xml",

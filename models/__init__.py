@@ -11,6 +11,7 @@ from . import (
     demo,
     l10n_ru_kkm_cli,
     l10n_ru_kkm_client,
+    l10n_ru_kkm_register,
     l10n_ru_kkm_receipt_attempt,
     product_template,
     res_company,

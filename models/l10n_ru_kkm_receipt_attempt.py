@@ -16,6 +16,8 @@ class L10nRuKkmReceiptAttempt(models.Model):
         "l10n_ru_kkm.receipt", required=True, readonly=True, index=True, ondelete="cascade"
     )
     company_id = fields.Many2one(related="receipt_id.company_id", store=True, index=True)
+    # The register this exchange was with (a receipt may move to a backup register): its health.
+    register_id = fields.Many2one("l10n_ru_kkm.register", string="Cash register", readonly=True, index=True)
     action = fields.Selection(
         selection=[
             ("token", "Authentication"),

@@ -30,28 +30,36 @@ TEMPLATES = {
         "› Fiscalization (54-FZ)."
     ),
     "place_missing": _lt(
-        "The place of settlement of %(company)s is missing: set the web site address in Settings "
-        "› Invoicing › Fiscalization (54-FZ)."
+        "The place of settlement of the cash register %(company)s is missing: set the web site "
+        "address on the register (Invoicing › Fiscal receipts › Configuration › Cash registers; the default register also in Settings › Invoicing › "
+        "Fiscalization (54-FZ))."
     ),
     "seller_email_missing": _lt(
-        "The seller e-mail of %(company)s is missing: set it in Settings › Invoicing › Fiscalization (54-FZ)."
+        "The seller e-mail of the cash register %(company)s is missing: set it on the register "
+        "(Invoicing › Fiscal receipts › Configuration › Cash registers; the default register also in Settings › Invoicing › Fiscalization (54-FZ))."
+    ),
+    "register_missing": _lt(
+        "%(company)s has no cash register: fill in Settings › Invoicing › Fiscalization (54-FZ), or "
+        "add one in Invoicing › Fiscal receipts › Configuration › Cash registers."
     ),
     "cashier_inn": _lt(
         "The cashier INN of %(company)s must have 12 digits: correct it or leave it empty in "
         "Settings › Invoicing › Fiscalization (54-FZ)."
     ),
     "certificate_missing": _lt(
-        "The %(service)s certificate of %(company)s is missing: an administrator must choose it "
-        "in Settings › Invoicing › Fiscalization (54-FZ)."
+        "The %(service)s certificate of the cash register %(company)s is missing: an "
+        "administrator must choose it on the register (Invoicing › Fiscal receipts › Configuration › Cash registers; the default register also in "
+        "Settings › Invoicing › Fiscalization (54-FZ))."
     ),
     "group_code_missing": _lt(
-        "The ATOL group code of %(company)s is missing: copy it from the ATOL Online account into "
-        "Settings › Invoicing › Fiscalization (54-FZ)."
+        "The ATOL group code of the cash register %(company)s is missing: copy it from the ATOL "
+        "Online account into the register (Invoicing › Fiscal receipts › Configuration › Cash registers; the default register also in Settings › "
+        "Invoicing › Fiscalization (54-FZ))."
     ),
     "place_unprintable": _lt(
         "The place of settlement of %(company)s contains %(chars)s, which the cash register "
         "cannot print: write the web site address in Latin or Cyrillic letters (e.g. its punycode "
-        "form) in Settings › Invoicing › Fiscalization (54-FZ)."
+        "form) on the register (Invoicing › Fiscal receipts › Configuration › Cash registers)."
     ),
     "currency": _lt(
         "Invoice %(move)s is in %(currency)s: fiscal receipts are registered in roubles only. "

@@ -1,10 +1,8 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..vendors import CLIENTS
-from ..vendors import outcome as oc
-from ..vendors.errors import TransientError
-from ..vendors.receipt import TAXATION_SYSTEMS, VAT_CODES
+from ..vendors.receipt import TAXATION_SYSTEMS
 
 TAXATION_SYSTEM_LABELS = {
     "osn": "General (OSN)",
@@ -15,6 +13,39 @@ TAXATION_SYSTEM_LABELS = {
     "patent": "Patent",
 }
 
+# The settings of a cash register (l10n_ru_kkm.register) that the company's settings screen
+# edits on the company's default register (docs/architecture.rst, "Cash registers").
+REGISTER_SETTINGS = (
+    "vendor",
+    "test_mode",
+    "service_url",
+    "atol_login",
+    "atol_password",
+    "atol_group_code",
+    "atol_token",
+    "atol_token_expiry",
+    "checkonline_certificate_id",
+    "checkonline_group",
+    "checkonline_client_id",
+    "checkonline_password",
+    "checkonline_tax_ids",
+    "ofd",
+    "payment_address",
+    "email",
+    "internet",
+    "callback",
+)
+
+
+def _register_setting(field_class, *args, **kwargs):
+    """A company field that reads and writes the same setting of the default register."""
+    return field_class(
+        *args,
+        compute="_compute_l10n_ru_kkm_register_settings",
+        inverse="_inverse_l10n_ru_kkm_register_settings",
+        **kwargs,
+    )
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -23,61 +54,49 @@ class ResCompany(models.Model):
         string="Fiscal receipts",
         help="Register a fiscal receipt (54-FZ) for every posted customer invoice and credit note.",
     )
-    l10n_ru_kkm_vendor = fields.Selection(
-        # Every service the vendor layer knows (vendors.CLIENTS), by its client's label.
+    l10n_ru_kkm_register_ids = fields.One2many("l10n_ru_kkm.register", "company_id", string="Cash registers")
+    l10n_ru_kkm_register_id = fields.Many2one(
+        "l10n_ru_kkm.register",
+        string="Default cash register",
+        check_company=True,
+        help="Takes the receipts no routing rule sends elsewhere; the settings below are its own.",
+    )
+    l10n_ru_kkm_vendor = _register_setting(
+        fields.Selection,
         selection=[(code, client.label) for code, client in CLIENTS.items()],
         string="Cash register service",
-        default="atol_v4",
     )
-    l10n_ru_kkm_test_mode = fields.Boolean(
-        string="Fiscal test mode",
-        default=True,
-        help="Send receipts to the vendor's test environment: nothing reaches the tax office.",
+    l10n_ru_kkm_test_mode = _register_setting(fields.Boolean, string="Fiscal test mode")
+    l10n_ru_kkm_service_url = _register_setting(fields.Char, string="Service URL")
+    l10n_ru_kkm_atol_login = _register_setting(fields.Char, string="ATOL login", groups="base.group_system")
+    l10n_ru_kkm_atol_password = _register_setting(
+        fields.Char, string="ATOL password", groups="base.group_system"
     )
-    l10n_ru_kkm_service_url = fields.Char(
-        string="Service URL",
-        help="Leave empty to use the vendor's official host; set it to use another endpoint, "
-        "such as the module's sandbox.",
-    )
-    l10n_ru_kkm_atol_login = fields.Char(string="ATOL login", groups="base.group_system")
-    l10n_ru_kkm_atol_password = fields.Char(string="ATOL password", groups="base.group_system")
-    l10n_ru_kkm_atol_group_code = fields.Char(string="ATOL group code")
-    l10n_ru_kkm_atol_token = fields.Char(groups="base.group_system", copy=False)
-    l10n_ru_kkm_atol_token_expiry = fields.Datetime(groups="base.group_system", copy=False)
-    l10n_ru_kkm_checkonline_certificate_id = fields.Many2one(
+    l10n_ru_kkm_atol_group_code = _register_setting(fields.Char, string="ATOL group code")
+    l10n_ru_kkm_atol_token = _register_setting(fields.Char, groups="base.group_system")
+    l10n_ru_kkm_atol_token_expiry = _register_setting(fields.Datetime, groups="base.group_system")
+    l10n_ru_kkm_checkonline_certificate_id = _register_setting(
+        fields.Many2one,
         "certificate.certificate",
         string="Checkonline certificate",
         groups="base.group_system",
         domain="[('scope', '=', 'l10n_ru_kkm'), ('company_id', 'in', (id, False))]",
-        help="The client certificate and private key issued by Checkonline for this cash register.",
     )
-    l10n_ru_kkm_checkonline_group = fields.Char(
-        string="Checkonline device group",
-        default="GROUP0",
-        help="Group of devices on the Checkonline server (GROUP0 unless Checkonline said otherwise).",
+    l10n_ru_kkm_checkonline_group = _register_setting(fields.Char, string="Checkonline device group")
+    l10n_ru_kkm_checkonline_client_id = _register_setting(fields.Char, string="Checkonline client ID")
+    l10n_ru_kkm_checkonline_password = _register_setting(
+        fields.Integer, string="Checkonline cashier password", groups="base.group_system"
     )
-    l10n_ru_kkm_checkonline_client_id = fields.Char(
-        string="Checkonline client ID",
-        help="Optional point-of-sale identifier, when one certificate serves several shops.",
-    )
-    l10n_ru_kkm_checkonline_password = fields.Integer(
-        string="Checkonline cashier password",
-        default=1,
-        groups="base.group_system",
-        help="The device command password (1 to 31); 1 unless Checkonline said otherwise.",
-    )
-    l10n_ru_kkm_checkonline_tax_ids = fields.Char(
-        string="Checkonline VAT codes",
-        default="vat22=11,vat122=12",
-        help="TaxId sent for VAT rates the protocol does not settle, as code=number pairs "
-        "(e.g. vat22=11,vat122=12). Confirm them with Checkonline; other rates follow the protocol.",
-    )
-    l10n_ru_kkm_ofd = fields.Selection(
+    l10n_ru_kkm_checkonline_tax_ids = _register_setting(fields.Char, string="Checkonline VAT codes")
+    l10n_ru_kkm_ofd = _register_setting(
+        fields.Selection,
         selection=[("ofd.ru", "OFD.ru"), ("1-ofd", "Первый ОФД")],
         string="Fiscal data operator",
-        help="Builds the link to each receipt at the fiscal data operator (OFD) when the service "
-        "gives none (Checkonline never does; ATOL only for the operators it knows).",
     )
+    l10n_ru_kkm_payment_address = _register_setting(fields.Char, string="Place of settlement")
+    l10n_ru_kkm_email = _register_setting(fields.Char, string="Seller e-mail")
+    l10n_ru_kkm_internet = _register_setting(fields.Boolean, string="Internet sales")
+    l10n_ru_kkm_callback = _register_setting(fields.Boolean, string="Receive results by callback")
     l10n_ru_kkm_email_receipt_copy = fields.Boolean(
         string="E-mail the receipt copy",
         help="When a receipt is registered, e-mail the customer a copy of it, once. Off by default: "
@@ -86,14 +105,6 @@ class ResCompany(models.Model):
     l10n_ru_kkm_inn = fields.Char(
         string="Seller INN",
         help="The INN registered in the fiscal storage (10 or 12 digits).",
-    )
-    l10n_ru_kkm_payment_address = fields.Char(
-        string="Place of settlement",
-        help="Tag 1187: the web site address for online sales.",
-    )
-    l10n_ru_kkm_email = fields.Char(
-        string="Seller e-mail",
-        help="Tag 1117: the e-mail printed on receipts as the sender.",
     )
     l10n_ru_kkm_sno = fields.Selection(
         selection=[(code, TAXATION_SYSTEM_LABELS[code]) for code in TAXATION_SYSTEMS],
@@ -111,11 +122,6 @@ class ResCompany(models.Model):
         help="Tag 1203 (FFD 1.2): the cashier's personal INN, 12 digits.",
     )
 
-    l10n_ru_kkm_internet = fields.Boolean(
-        string="Internet sales",
-        default=True,
-        help="Mark receipts as settlements made over the Internet (tag 1125, FFD 1.2).",
-    )
     l10n_ru_kkm_report_partner_ids = fields.Many2many(
         "res.partner",
         "l10n_ru_kkm_report_partner_rel",
@@ -186,12 +192,6 @@ class ResCompany(models.Model):
         help="A receipt still waiting after this many status requests is flagged for attention; "
         "it keeps being asked about less often, never silently failed.",
     )
-    l10n_ru_kkm_callback = fields.Boolean(
-        string="Receive results by callback",
-        default=True,
-        help="Ask the service to post each result to this database (public URL required). "
-        "Status requests remain the safety net.",
-    )
 
     @api.constrains("l10n_ru_kkm_retry_intervals", "l10n_ru_kkm_max_attempts", "l10n_ru_kkm_resume_hours")
     def _check_l10n_ru_kkm_retry_settings(self):
@@ -210,32 +210,6 @@ class ResCompany(models.Model):
                     self.env._("The maximum attempts and the pause before resuming must be at least 1.")
                 )
 
-    @api.constrains("l10n_ru_kkm_checkonline_tax_ids")
-    def _check_l10n_ru_kkm_checkonline_tax_ids(self):
-        for company in self:
-            try:
-                company._l10n_ru_kkm_checkonline_tax_map()
-            except ValueError as error:
-                raise ValidationError(
-                    self.env._(
-                        "Checkonline VAT codes are written as code=number pairs separated by commas, "
-                        "such as vat22=11,vat122=12."
-                    )
-                ) from error
-
-    def _l10n_ru_kkm_checkonline_tax_map(self):
-        """{VAT code: TaxId} from the company setting."""
-        self.ensure_one()
-        mapping = {}
-        for pair in (self.l10n_ru_kkm_checkonline_tax_ids or "").split(","):
-            if not pair.strip():
-                continue
-            code, number = (part.strip() for part in pair.split("="))
-            if code not in VAT_CODES:
-                raise ValueError(code)
-            mapping[code] = int(number)
-        return mapping
-
     def _l10n_ru_kkm_retry_minutes(self):
         """The retry intervals as a list of positive integers (minutes)."""
         self.ensure_one()
@@ -244,44 +218,72 @@ class ResCompany(models.Model):
             raise ValueError(self.l10n_ru_kkm_retry_intervals)
         return minutes
 
-    def _l10n_ru_kkm_check_connection(self):
-        """Log in to the service with the current settings: (notification type, message).
+    # -- the default register's settings -----------------------------------------------------
 
-        A service may say that the account speaks another version of its protocol (ATOL's error
-        21): that version is then tried, to tell which one to choose.
-        """
-        self.ensure_one()
-        vendor = self.l10n_ru_kkm_vendor
-        result = self._l10n_ru_kkm_try_login(vendor)
-        labels = dict(self._fields["l10n_ru_kkm_vendor"]._description_selection(self.env))
-        if result is True:
-            return "success", self.env._(
-                "Connected to %(service)s: the login, password and group are accepted.",
-                service=labels[vendor],
-            )
-        client = CLIENTS[vendor]
-        if client.other_version and client.wrong_version(result):
-            if self._l10n_ru_kkm_try_login(client.other_version) is True:
-                return "warning", self.env._(
-                    "The group works with %(other)s, not %(current)s: choose %(other)s as the service.",
-                    other=labels[client.other_version],
-                    current=labels[vendor],
+    @api.depends(
+        "l10n_ru_kkm_register_id", *(f"l10n_ru_kkm_register_id.{name}" for name in REGISTER_SETTINGS)
+    )
+    def _compute_l10n_ru_kkm_register_settings(self):
+        defaults = self.env["l10n_ru_kkm.register"].default_get(list(REGISTER_SETTINGS))
+        for company in self:
+            register = company.sudo().l10n_ru_kkm_register_id
+            for name in REGISTER_SETTINGS:
+                company[f"l10n_ru_kkm_{name}"] = register[name] if register else defaults.get(name, False)
+
+    def _inverse_l10n_ru_kkm_register_settings(self):
+        # write() hands these settings to the default register: in an inverse shared by several
+        # fields, the fields not written would read as empty.
+        return
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        settings_list = [
+            {
+                f"l10n_ru_kkm_{name}": vals.pop(f"l10n_ru_kkm_{name}")
+                for name in REGISTER_SETTINGS
+                if f"l10n_ru_kkm_{name}" in vals
+            }
+            for vals in vals_list
+        ]
+        companies = super().create(vals_list)
+        for company, settings in zip(companies, settings_list, strict=True):
+            if settings:
+                company.write(settings)
+        return companies
+
+    def write(self, vals):
+        settings = {
+            name: vals.pop(f"l10n_ru_kkm_{name}")
+            for name in REGISTER_SETTINGS
+            if f"l10n_ru_kkm_{name}" in vals
+        }
+        result = super().write(vals)
+        if settings:
+            self._l10n_ru_kkm_check_secret_access(settings)
+            for company in self:
+                company._l10n_ru_kkm_default_register().write(settings)
+        return result
+
+    def _l10n_ru_kkm_check_secret_access(self, settings):
+        """The company's fields say who may write a setting (secrets: administrators only)."""
+        for name in settings:
+            groups = self._fields[f"l10n_ru_kkm_{name}"].groups
+            if groups and not self.env.su and not self.env.user.has_groups(groups):
+                raise AccessError(
+                    self.env._("Only administrators may change the cash register's credentials.")
                 )
-        if isinstance(result, str):
-            return "danger", result
-        return "danger", self.env._(
-            "%(service)s refused the connection: %(error)s (code %(code)s).",
-            service=labels[vendor],
-            error=result.error_text,
-            code=result.error_code,
-        )
 
-    def _l10n_ru_kkm_try_login(self, vendor):
-        """True, the vendor's failed outcome, or the text of a transport problem."""
-        try:
-            with self.env["l10n_ru_kkm.client"]._open(self, vendor, shared_token=False) as client:
-                result = client.check_connection()
-        except TransientError as error:
-            return self.env._("The service could not be reached: %(error)s", error=str(error))
-        connected = isinstance(result, str) or result.status == oc.DONE
-        return True if connected else result
+    def _l10n_ru_kkm_default_register(self):
+        """The company's default register, created with the company's name when it has none."""
+        self.ensure_one()
+        company = self.sudo()
+        if not company.l10n_ru_kkm_register_id:
+            company.l10n_ru_kkm_register_id = company.env["l10n_ru_kkm.register"].create(
+                {"name": company.name, "company_id": company.id}
+            )
+        return company.l10n_ru_kkm_register_id
+
+    def _l10n_ru_kkm_check_connection(self):
+        """Check the connection of the default register (the settings screen's button)."""
+        self.ensure_one()
+        return self._l10n_ru_kkm_default_register()._l10n_ru_kkm_check_connection()

@@ -102,6 +102,7 @@ class Sandbox:
         self.processor = Processor(self.lock, self.atol.finalize, self.atol.after)
         self.server = None
         self.thread = None
+        self.devices = {}
         if not quiet:
             enable_stderr_log()
 
@@ -115,7 +116,14 @@ class Sandbox:
 
     def start(self):
         """Bind (port 0 = an ephemeral port) and serve in background threads."""
-        server = Server((self.host, self.port), Handler)
+        self.server, self.thread = self._listen(self.port, "kkm-sandbox-http")
+        self.port = self.server.server_address[1]
+        self.processor.start()
+        _logger.info("listening on %s", self.url)
+        return self
+
+    def _listen(self, port, name):
+        server = Server((self.host, port), Handler)
         server.app = self
         cert, key, client_ca = self.tls
         if cert:
@@ -125,26 +133,53 @@ class Sandbox:
                 context.load_verify_locations(client_ca)
                 context.verify_mode = ssl.CERT_REQUIRED
             server.ssl_context = context
-        self.server = server
-        self.port = server.server_address[1]
-        self.processor.start()
-        self.thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="kkm-sandbox-http", daemon=True
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
         )
-        self.thread.start()
-        _logger.info("listening on %s", self.url)
-        return self
+        thread.start()
+        return server, thread
+
+    @staticmethod
+    def _close(server, thread):
+        server.shutdown()
+        server.server_close()
+        if thread:
+            thread.join(timeout=5)
 
     def stop(self):
         if self.server is None:
             return
         server, self.server = self.server, None
-        server.shutdown()
-        server.server_close()
+        for name in list(self.devices):
+            self.set_reachable(name, False)
+        self._close(server, None)
         self.processor.stop()
         if self.thread:
             self.thread.join(timeout=5)
         _logger.info("stopped")
+
+    # -- devices: the same services at other addresses, each reachable or not -------------------
+
+    def add_device(self, name):
+        """Another address of this sandbox, as a second cash register's host: the same accounts,
+        groups and ledger, on its own port, which ``set_reachable`` can close (connection
+        refused: a request certainly never reaches it) and open again. Returns its URL."""
+        server, thread = self._listen(0, f"kkm-sandbox-{name}")
+        self.devices[name] = {"port": server.server_address[1], "server": server, "thread": thread}
+        return self.device_url(name)
+
+    def device_url(self, name):
+        scheme = "https" if self.tls[0] else "http"
+        return f"{scheme}://{self.host}:{self.devices[name]['port']}"
+
+    def set_reachable(self, name, reachable):
+        device = self.devices[name]
+        if not reachable and device["server"] is not None:
+            self._close(device["server"], device["thread"])
+            device["server"] = device["thread"] = None
+        elif reachable and device["server"] is None:
+            device["server"], device["thread"] = self._listen(device["port"], f"kkm-sandbox-{name}")
+        _logger.info("device %s %s", name, "reachable" if reachable else "unreachable")
 
     def __enter__(self):
         return self.start()

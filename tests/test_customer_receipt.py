@@ -2,9 +2,7 @@
 in the e-mail, and the printable receipt copy (docs/architecture.rst, "The customer's receipt")."""
 
 import base64
-import importlib.util
 import io
-import os
 from decimal import Decimal
 from unittest.mock import patch
 from urllib.parse import quote_plus
@@ -238,20 +236,6 @@ class TestCustomerReceipt(KkmTestCommon):
         _move, receipt = self.done_invoice()
         self.assertFalse(receipt.copy_emailed)
         self.assertIn("no e-mail address", receipt.message_ids[0].body)
-
-    def test_the_operator_setting_keeps_its_value_on_update(self):
-        path = os.path.join(os.path.dirname(__file__), "..", "migrations", "19.0.1.3.0", "pre-migrate.py")
-        spec = importlib.util.spec_from_file_location("l10n_ru_kkm_pre_migrate_19_0_1_3_0", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        self.company.l10n_ru_kkm_ofd = "1-ofd"
-        self.env.flush_all()
-        cr = self.env.cr
-        cr.execute("ALTER TABLE res_company RENAME COLUMN l10n_ru_kkm_ofd TO l10n_ru_kkm_checkonline_ofd")
-        migration.migrate(cr, "19.0.1.2.0")
-        cr.execute("SELECT l10n_ru_kkm_ofd FROM res_company WHERE id = %s", [self.company.id])
-        self.assertEqual(cr.fetchone()[0], "1-ofd")
-        migration.migrate(cr, "19.0.1.2.0")  # and a second run changes nothing
 
 
 @tagged("post_install", "-at_install")

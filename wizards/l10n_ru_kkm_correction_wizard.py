@@ -13,7 +13,10 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
 
     move_id = fields.Many2one("account.move", string="Invoice", required=True, readonly=True)
     company_id = fields.Many2one(related="move_id.company_id")
-    vendor = fields.Selection(related="move_id.company_id.l10n_ru_kkm_vendor")
+    register_id = fields.Many2one(
+        "l10n_ru_kkm.register", string="Cash register", compute="_compute_register_id"
+    )
+    vendor = fields.Selection(related="register_id.vendor")
     operation = fields.Selection(
         selection=[
             ("sell_correction", "Correction of a sale"),
@@ -85,6 +88,13 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
                 self.env._("Enter the number of the document that is the basis of the correction.")
             )
 
+    @api.depends("move_id")
+    def _compute_register_id(self):
+        # The register that holds the sale being corrected (routing, as for any receipt).
+        route = self.env["l10n_ru_kkm.register"]._l10n_ru_kkm_route
+        for wizard in self:
+            wizard.register_id = route(wizard.move_id)[0] if wizard.move_id else False
+
     def action_register(self):
         self.ensure_one()
         self._check()
@@ -94,7 +104,7 @@ class L10nRuKkmCorrectionWizard(models.TransientModel):
                 receipts._l10n_ru_kkm_values(
                     self.move_id,
                     self.operation,
-                    vendor=self.vendor,
+                    register=self.register_id,
                     correction_type=self.correction_type,
                     correction_base_date=self.base_date,
                     correction_base_number=self.base_number,

@@ -3,4 +3,4 @@
 # isort: skip_file
 from . import receipt
 from . import creation, sending, polling, follow_ups, attention, actions, report
-from . import customer_copy
+from . import customer_copy, failover

@@ -119,14 +119,20 @@ class L10nRuKkmReceipt(models.Model):
 
     @api.model
     def _l10n_ru_kkm_values(self, move, operation, **values):
-        """A new receipt of ``move``, for the company's current service, with a fresh id."""
-        company = move.company_id
+        """A new receipt of ``move`` with a fresh id, on the register routing chooses (or the one
+        given): its service and group are frozen on the receipt."""
+        register = values.pop("register", None)
+        note = ""
+        if not register:
+            register, note = self.env["l10n_ru_kkm.register"]._l10n_ru_kkm_route(move)
         return {
-            "company_id": company.id,
+            "company_id": move.company_id.id,
             "move_id": move.id,
             "operation": operation,
-            "vendor": company.l10n_ru_kkm_vendor,
-            "group_code": company.l10n_ru_kkm_atol_group_code,
+            "register_id": register.id,
+            "register_note": note or False,
+            "vendor": register.vendor,
+            "group_code": register.atol_group_code,
             "external_id": self._new_external_id(),
             "amount_total": move.amount_total,
             **values,
@@ -264,7 +270,13 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_client_class(self):
         """The client class of this receipt's service: what it can do (vendors.base.Client)."""
-        return CLIENTS[self.vendor or self.company_id.l10n_ru_kkm_vendor]
+        return CLIENTS[self.vendor or self._l10n_ru_kkm_cash_register().vendor]
+
+    def _l10n_ru_kkm_cash_register(self):
+        """The receipt's cash register (the company's default for receipts made before there
+        were several)."""
+        self.ensure_one()
+        return (self.register_id or self.company_id._l10n_ru_kkm_default_register()).sudo()
 
     # -- an invoice back to draft ------------------------------------------------------------
 

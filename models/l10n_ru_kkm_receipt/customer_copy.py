@@ -25,7 +25,7 @@ class L10nRuKkmReceipt(models.Model):
     def _compute_customer_check(self):
         for receipt in self:
             values = receipt._l10n_ru_kkm_check_values()
-            template = ofd.OFD_URL_TEMPLATES.get(receipt.company_id.l10n_ru_kkm_ofd or "")
+            template = ofd.OFD_URL_TEMPLATES.get(receipt._l10n_ru_kkm_cash_register().ofd or "")
             receipt.check_string = values["qr"] if values else False
             receipt.ofd_link = receipt.ofd_receipt_url or ofd.receipt_link(template, values) or False
 
@@ -90,7 +90,8 @@ class L10nRuKkmReceipt(models.Model):
     def _l10n_ru_kkm_copy(self):
         """The registered request as a ``receipt_copy.ReceiptCopy``."""
         self.ensure_one()
-        with self.env["l10n_ru_kkm.client"]._open(self.company_id, self.vendor, credentials=False) as client:
+        register = self._l10n_ru_kkm_cash_register()
+        with self.env["l10n_ru_kkm.client"]._open(register, self.vendor, credentials=False) as client:
             return client.describe(self.request_payload or {}, self.operation)
 
     def _l10n_ru_kkm_copy_values(self):

@@ -53,6 +53,7 @@ class L10nRuKkmReceipt(models.Model):
                 self._l10n_ru_kkm_values(
                     receipt.move_id,
                     "sell_refund",
+                    register=receipt._l10n_ru_kkm_cash_register(),
                     vendor=receipt.vendor,
                     group_code=receipt.group_code,
                     origin_receipt_id=receipt.id,

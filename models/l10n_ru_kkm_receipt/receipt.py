@@ -126,8 +126,25 @@ class L10nRuKkmReceipt(models.Model):
     correction_type = fields.Selection(selection=CORRECTION_TYPE_SELECTION, readonly=True)
     correction_base_date = fields.Date(string="Date of the corrected settlement", readonly=True)
     correction_base_number = fields.Char(string="Order number", readonly=True)
+    register_id = fields.Many2one(
+        "l10n_ru_kkm.register",
+        string="Cash register",
+        readonly=True,
+        index=True,
+        check_company=True,
+        ondelete="restrict",
+        help="Chosen when the receipt was created (routing) and kept: the register that holds it.",
+    )
+    register_note = fields.Char(string="Routing note", readonly=True, copy=False)
+    failover_from_id = fields.Many2one(
+        "l10n_ru_kkm.register",
+        string="Moved from",
+        readonly=True,
+        copy=False,
+        help="The register this receipt left for its backup, which never received it.",
+    )
     vendor = fields.Selection(
-        selection=lambda self: self.env["res.company"]._fields["l10n_ru_kkm_vendor"].selection,
+        selection=lambda self: self.env["l10n_ru_kkm.register"]._fields["vendor"].selection,
         required=True,
         readonly=True,
         help="The cash register service, frozen when the receipt was created.",

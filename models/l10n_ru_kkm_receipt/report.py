@@ -39,8 +39,20 @@ class L10nRuKkmReceipt(models.Model):
             ],
             order="create_date",
         )
+        registers = self.env["l10n_ru_kkm.register"].sudo().search([("company_id", "=", company.id)])
         return {
             "company": company,
+            "registers": [
+                {
+                    "name": register.name,
+                    "health": dict(register._fields["health"]._description_selection(self.env))[
+                        register.health
+                    ],
+                    "problem": register._l10n_ru_kkm_health_text(),
+                }
+                for register in registers
+                if register.health in ("failing", "backlog")
+            ],
             "date_from": date_from,
             "date_to": date_to,
             "count": len(receipts),

@@ -35,7 +35,7 @@ class L10nRuKkmReceipt(models.Model):
             self._l10n_ru_kkm_log_exchange(exchange, flight=flight)
 
         return self.env["l10n_ru_kkm.client"]._open(
-            self.company_id,
+            self._l10n_ru_kkm_cash_register(),
             self.vendor,
             on_exchange=on_exchange,
             credentials=credentials,
@@ -129,7 +129,7 @@ class L10nRuKkmReceipt(models.Model):
         """One registration request, whose ``flight`` was committed before it leaves."""
         self.ensure_one()
         callback_url = ""
-        if self._l10n_ru_kkm_client_class().supports_callbacks and self.company_id.l10n_ru_kkm_callback:
+        if self._l10n_ru_kkm_client_class().supports_callbacks and self._l10n_ru_kkm_cash_register().callback:
             callback_url = self._l10n_ru_kkm_callback_url()  # added at send time: it carries a secret
         try:
             with self._l10n_ru_kkm_client(flight=flight) as client:
@@ -150,6 +150,7 @@ class L10nRuKkmReceipt(models.Model):
         return self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(
             {
                 "receipt_id": self.id,
+                "register_id": self._l10n_ru_kkm_cash_register().id,
                 "action": "register",
                 "external_id": self.external_id,
                 "may_hold": True,
@@ -233,6 +234,9 @@ class L10nRuKkmReceipt(models.Model):
         # Once the request may have reached the vendor, its outcome stays unknown until asked.
         new_state = "unknown" if error.uncertain or self.state == "unknown" else "to_send"
         self._l10n_ru_kkm_set_state(new_state, **values)
+        if new_state == "to_send" and self._l10n_ru_kkm_failover_due():
+            self._l10n_ru_kkm_fail_over()
+            return
         if values.get("retries_exhausted"):
             self._l10n_ru_kkm_notify_failure()
         self._l10n_ru_kkm_enqueue(eta=values["next_attempt_at"])
@@ -297,6 +301,7 @@ class L10nRuKkmReceipt(models.Model):
         """Write the attempt in its own transaction, so a rollback of the send keeps it."""
         values = {
             "receipt_id": self.id,
+            "register_id": self._l10n_ru_kkm_cash_register().id,
             "action": exchange.action,
             "url": exchange.url,
             "http_status": exchange.http_status or 0,

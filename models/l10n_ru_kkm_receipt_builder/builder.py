@@ -71,9 +71,9 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         payments a final invoice deducts are paid by that prepayment (payment type 2), not sold
         again; an invoice paid with an advance offsets it the same way.
         """
-        move, company = receipt.move_id, receipt.company_id
+        move = receipt.move_id
         client = receipt._l10n_ru_kkm_client_class()
-        problems = self._company_problems(company) + self._move_problems(move)
+        problems = self._company_problems(receipt) + self._move_problems(move)
         sale_date = self._sale_date(move)
         product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
         self._fetch_line_data(product_lines)
@@ -160,14 +160,14 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             operation=receipt.operation,
             external_id=receipt.external_id,
             timestamp=self._timestamp(move),
-            company=self._company(company),
+            company=self._company(company, receipt._l10n_ru_kkm_cash_register()),
             client=self._client(move.partner_id),
             items=tuple(items),
             payments=(rd.Payment(rd.PAYMENT_ELECTRONIC, total),),
             total=total,
             cashier=company.l10n_ru_kkm_cashier or "",
             cashier_inn=company.l10n_ru_kkm_cashier_inn or "",
-            internet=company.l10n_ru_kkm_internet,
+            internet=receipt._l10n_ru_kkm_cash_register().internet,
             correction=self._correction(receipt),
         )
 
@@ -265,12 +265,13 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         return Decimal(float_repr(quantity, digits)).normalize()
 
     @api.model
-    def _company(self, company):
+    def _company(self, company, register):
+        """The seller: the company's INN and taxation system, the register's place and e-mail."""
         return rd.Company(
             inn=company.l10n_ru_kkm_inn,
             sno=company.l10n_ru_kkm_sno,
-            payment_address=company.l10n_ru_kkm_payment_address,
-            email=company.l10n_ru_kkm_email or company.email or "",
+            payment_address=register.payment_address,
+            email=register.email or company.email or "",
         )
 
     @api.model

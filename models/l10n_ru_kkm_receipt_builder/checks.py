@@ -10,7 +10,6 @@ from datetime import date
 
 from odoo import api, models
 
-from ...vendors import CLIENTS
 from ...vendors import receipt as rd
 from ..problems import problem
 
@@ -26,24 +25,28 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
     _inherit = "l10n_ru_kkm.receipt.builder"
 
     @api.model
-    def _company_problems(self, company):
+    def _company_problems(self, receipt):
+        """The seller's settings: the company's, and those of the receipt's cash register."""
+        company, register = receipt.company_id, receipt._l10n_ru_kkm_cash_register()
+        if not register:
+            return [problem("register_missing", company=company.name)]
         problems = []
-        client = CLIENTS[company.l10n_ru_kkm_vendor]
+        client = register._l10n_ru_kkm_client_class()
         if not rd.INN_PATTERN.match(company.l10n_ru_kkm_inn or ""):
             problems.append(problem("seller_inn", company=company.name))
-        if not company.l10n_ru_kkm_payment_address:
-            problems.append(problem("place_missing", company=company.name))
-        if not (company.l10n_ru_kkm_email or company.email):
-            problems.append(problem("seller_email_missing", company=company.name))
+        if not register.payment_address:
+            problems.append(problem("place_missing", company=register.name))
+        if not (register.email or company.email):
+            problems.append(problem("seller_email_missing", company=register.name))
         if company.l10n_ru_kkm_cashier_inn and not re.match(r"^\d{12}$", company.l10n_ru_kkm_cashier_inn):
             problems.append(problem("cashier_inn", company=company.name))
-        if client.needs_certificate and not company.sudo().l10n_ru_kkm_checkonline_certificate_id:
-            problems.append(problem("certificate_missing", company=company.name, service=client.label))
-        if client.needs_group_code and not company.l10n_ru_kkm_atol_group_code:
-            problems.append(problem("group_code_missing", company=company.name))
-        refused = client.unprintable(company.l10n_ru_kkm_payment_address or "")
+        if client.needs_certificate and not register.sudo().checkonline_certificate_id:
+            problems.append(problem("certificate_missing", company=register.name, service=client.label))
+        if client.needs_group_code and not register.atol_group_code:
+            problems.append(problem("group_code_missing", company=register.name))
+        refused = client.unprintable(register.payment_address or "")
         if refused:
-            problems.append(problem("place_unprintable", company=company.name, chars=" ".join(refused)))
+            problems.append(problem("place_unprintable", company=register.name, chars=" ".join(refused)))
         return problems
 
     @api.model

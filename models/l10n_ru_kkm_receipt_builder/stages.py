@@ -61,7 +61,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             raise ReceiptProblems(
                 self.env, [problem("advance_unsupported", move=move.display_name, service=client.label)]
             )
-        problems = self._company_problems(company) + self._move_problems(move)
+        problems = self._company_problems(receipt) + self._move_problems(move)
         vat = self._advance_vat(company, move.date)
         if not vat:
             problems.append(problem("advance_vat", company=company.name))
