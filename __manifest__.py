@@ -1,6 +1,6 @@
 {
     "name": "Russia - Fiscal receipts (54-FZ): ATOL Online, Checkonline",
-    "version": "19.0.1.4.0",
+    "version": "19.0.1.5.0",
     "summary": "Register a fiscal receipt for every customer invoice and credit note "
     "through ATOL Online (FFD 1.05 / 1.2) or Checkonline, exactly once",
     "category": "Accounting/Localizations",
@@ -20,6 +20,7 @@
         "wizards/kkm_correction_wizard_views.xml",
         "views/kkm_receipt_views.xml",
         "views/l10n_ru_kkm_register_views.xml",
+        "views/l10n_ru_kkm_reconciliation_views.xml",
         "views/account_move_views.xml",
         "views/account_tax_views.xml",
         "views/product_views.xml",

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The benchmark command (bench/README.rst): a throwaway database with l10n_ru_kkm installed,
 # then bench/posting_overhead.py against a sandbox it starts on 127.0.0.1. The database is
-# dropped at the end, whatever happens. Arguments go to posting_overhead.py (e.g. --invoices 300).
+# dropped at the end, whatever happens. Arguments go to posting_overhead.py (e.g. --invoices 300),
+# or, after --reconcile, to reconcile.py.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 setup_all
 
 create_throwaway_database l10n_ru_kkm_bench
-"$PYTHON" "$REPO_DIR/bench/posting_overhead.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"
+if [ "${1:-}" = "--reconcile" ]; then
+    # Reconciliation on a month of 100,000 invoices (bench/reconcile.py; --invoices N to change).
+    shift
+    "$PYTHON" "$REPO_DIR/bench/reconcile.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"
+else
+    "$PYTHON" "$REPO_DIR/bench/posting_overhead.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"
+fi

@@ -14,7 +14,7 @@ from odoo.tools import config
 
 
 class Kkm(Command):
-    """Send, resend, re-issue and poll fiscal receipts, print the fiscal receipts report"""
+    """Send, resend, re-issue and poll fiscal receipts, print the report, reconcile a period"""
 
     def run(self, cmdargs):
         parser = self.parser
@@ -34,6 +34,12 @@ class Kkm(Command):
         report.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
         report.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
         report.add_argument("--company", help="company name or id (default: every enabled company)")
+        reconcile = commands.add_parser(
+            "reconcile", help="compare the books with the registered receipts (exit 1 when they disagree)"
+        )
+        reconcile.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
+        reconcile.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
+        reconcile.add_argument("--company", help="company name or id (default: every enabled company)")
         args = parser.parse_args(cmdargs)
 
         odoo_args = ["--no-http", "-d", args.database]

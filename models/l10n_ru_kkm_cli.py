@@ -143,18 +143,28 @@ class L10nRuKkmCli(models.AbstractModel):
         return OK, text
 
     @api.model
-    def _cli_report(self, date_from, date_to, company=None):
+    def _companies_and_period(self, date_from, date_to, company):
+        """(companies, start, end) of a command, or (exit status, message) when they are wrong."""
         try:
             start, end = fields.Date.to_date(date_from), fields.Date.to_date(date_to)
         except ValueError:
-            return USAGE, self.env._("Dates are written YYYY-MM-DD.")
+            return None, (USAGE, self.env._("Dates are written YYYY-MM-DD."))
         companies = self.env["res.company"].search([("l10n_ru_kkm_enabled", "=", True)])
         if company:
             companies = companies.filtered(lambda c: c.name == company or str(c.id) == company)
             if not companies:
-                return FAILED, self.env._(
-                    "No company %(company)s with fiscal receipts enabled.", company=company
+                return None, (
+                    FAILED,
+                    self.env._("No company %(company)s with fiscal receipts enabled.", company=company),
                 )
+        return (companies, start, end), None
+
+    @api.model
+    def _cli_report(self, date_from, date_to, company=None):
+        scope, refusal = self._companies_and_period(date_from, date_to, company)
+        if refusal:
+            return refusal
+        companies, start, end = scope
         receipts = self.env["l10n_ru_kkm.receipt"]
         blocks, code = [], OK
         for each in companies:
@@ -163,6 +173,38 @@ class L10nRuKkmCli(models.AbstractModel):
             if data["failed"] or data["problems"]:
                 code = FAILED
         return code, "\n\n".join(blocks)
+
+    @api.model
+    def _cli_reconcile(self, date_from, date_to, company=None):
+        """Reconcile each enabled company over the period; fails when something disagrees."""
+        scope, refusal = self._companies_and_period(date_from, date_to, company)
+        if refusal:
+            return refusal
+        companies, start, end = scope
+        discrepancies = self.env["l10n_ru_kkm.discrepancy"]
+        labels = dict(discrepancies._fields["kind"]._description_selection(self.env))
+        lines, code = [], OK
+        for each in companies:
+            found = discrepancies._l10n_ru_kkm_reconcile(each, start, end)
+            still = found.filtered(lambda d: not d.explained)
+            lines.append(
+                self.env._(
+                    "%(company)s, %(start)s - %(end)s: %(count)s discrepancies (%(explained)s explained)",
+                    company=each.name,
+                    start=start,
+                    end=end,
+                    count=len(found),
+                    explained=len(found) - len(still),
+                )
+            )
+            for each_one in still:
+                lines.append(
+                    f"  {labels[each_one.kind]}\t{each_one.move_id.name or ''}\t"
+                    f"{each_one.expected:.2f}\t{each_one.registered:.2f}\t{each_one.detail or ''}"
+                )
+            if still:
+                code = FAILED
+        return code, "\n".join(lines)
 
     @api.model
     def _report_text(self, data):

@@ -233,6 +233,18 @@ class Sandbox:
                 return row
         return None
 
+    def forget(self, uuid):
+        """The service loses a document: its report answers error 30 (reconciliation tests)."""
+        with self.lock:
+            document = self.records.documents.pop(uuid)
+            self.records.by_id[document.id_key].remove(uuid)
+
+    def alter(self, uuid, **payload):
+        """Change what the service reports of a document's fiscal data (reconciliation tests)."""
+        with self.lock:
+            document = self.records.documents[uuid]
+            document.payload = dict(document.payload or {}, **payload)
+
     def expire_tokens(self):
         """Make every issued ATOL token expired now (they answer 11, HTTP 401)."""
         with self.lock:

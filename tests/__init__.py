@@ -27,6 +27,7 @@ from . import (
     test_problems,
     test_receipt_copy,
     test_receipt_flow,
+    test_reconciliation,
     test_registers,
     test_report,
     test_resell,

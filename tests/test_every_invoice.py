@@ -2,6 +2,7 @@
 "Every invoice Odoo can produce"): cash rounding, early-payment discounts, section and note
 lines, more items than one receipt holds, long names; for ATOL v4, v5 and Checkonline."""
 
+from datetime import date
 from decimal import Decimal
 
 from odoo import Command
@@ -353,6 +354,11 @@ class TestDownPayments(EveryInvoiceCommon):
                 self.assertEqual(
                     money(down.amount_total) + money(final.amount_total), money(order.amount_total)
                 )
+                # Reconciliation agrees: each invoice registered for its own total.
+                found = self.env["l10n_ru_kkm.discrepancy"]._l10n_ru_kkm_reconcile(
+                    self.company, date(2000, 1, 1), date(2100, 1, 1)
+                )
+                self.assertFalse(found, [(d.kind, d.move_id.name, d.expected, d.registered) for d in found])
 
 
 @tagged("post_install", "-at_install")

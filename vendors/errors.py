@@ -14,13 +14,16 @@ class VendorError(Exception):
 class TransientError(VendorError):
     """Network trouble, HTTP 5xx, 429, unreadable answer: try again later.
 
-    ``uncertain`` is True when the request left this machine and its fate is unknown.
+    ``uncertain`` is True when the request left this machine and its fate is unknown;
+    ``unknown_document`` when the service said it knows no document of that reference (a status
+    request asked too early, or about a document the service lost: reconciliation tells).
     """
 
-    def __init__(self, message, *, uncertain=False, http_status=None):
+    def __init__(self, message, *, uncertain=False, http_status=None, unknown_document=False):
         super().__init__(message)
         self.uncertain = uncertain
         self.http_status = http_status
+        self.unknown_document = unknown_document
 
 
 class CertificateError(TransientError):

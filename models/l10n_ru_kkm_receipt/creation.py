@@ -3,11 +3,13 @@ built and frozen in the row that creates it (docs/architecture.rst, "Exactly onc
 
 import uuid
 from dataclasses import replace
+from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ...vendors import CLIENTS
+from ...vendors import receipt as rd
 from .. import problems as pb
 from .receipt import FISCAL_MOVE_TYPES, PAID_STATES
 
@@ -236,6 +238,9 @@ class L10nRuKkmReceipt(models.Model):
                     "part": original.part,
                     "part_count": original.part_count,
                     "external_id": self.external_id,
+                    "amount_prepaid": original.amount_prepaid,
+                    "amount_deducted": original.amount_deducted,
+                    "vat_amounts": original.vat_amounts,
                 }
                 sign = original.fiscal_document_attribute or ""
                 return [(values, client.mirror_refund(original.request_payload, self.external_id, sign))]
@@ -254,7 +259,11 @@ class L10nRuKkmReceipt(models.Model):
                     ],
                 )
             requests = []
+            # The down payments the document itself deducts, shared over its parts' offsets.
+            deducted = self.env["l10n_ru_kkm.receipt.builder"]._deducted_down_payments(self.move_id)
             for number, part in enumerate(parts, start=1):
+                figures = _reconciliation_figures(part, deducted)
+                deducted -= Decimal(str(figures["amount_deducted"]))
                 if self.part and number != self.part:
                     continue
                 # The first part keeps the receipt's id; the others get their own.
@@ -264,6 +273,7 @@ class L10nRuKkmReceipt(models.Model):
                     "part_count": len(parts),
                     "external_id": external_id,
                     "amount_total": float(part.total),
+                    **figures,
                 }
                 requests.append((values, client.build_payload(replace(part, external_id=external_id))))
             return requests
@@ -310,3 +320,23 @@ class L10nRuKkmReceipt(models.Model):
         count = self.env.cr.rowcount
         self.invalidate_model(["request_payload"])
         return count
+
+
+def _reconciliation_figures(part, deducted):
+    """What reconciliation compares with the books, frozen with the request
+    (docs/architecture.rst, "Reconciliation"): what earlier payments paid of this receipt
+    (payment type 2), the share of it that the document itself deducts (its down payments, not
+    in its total), and the goods and VAT per rate."""
+    prepaid = sum((p.sum for p in part.payments if p.type == rd.PAYMENT_ADVANCE), Decimal(0))
+    rates = {}
+    for item in part.items:
+        gross, vat, items = rates.get(item.vat, (Decimal(0), Decimal(0), 0))
+        rates[item.vat] = (gross + item.sum, vat + (item.vat_sum or Decimal(0)), items + 1)
+    return {
+        "amount_prepaid": float(prepaid),
+        "amount_deducted": float(min(prepaid, max(deducted, Decimal(0)))),
+        "vat_amounts": {
+            code: {"gross": str(gross), "vat": str(vat), "items": items}
+            for code, (gross, vat, items) in rates.items()
+        },
+    }

@@ -67,6 +67,41 @@ class L10nRuKkmReceipt(models.Model):
             return
         self._l10n_ru_kkm_apply(outcome)
 
+    def _l10n_ru_kkm_verify_one(self):
+        """Ask the service about this registered receipt again (the nightly reconciliation):
+        None when it holds it as stored, else a discrepancy row (see l10n_ru_kkm_discrepancy)."""
+        self.ensure_one()
+        try:
+            with self._l10n_ru_kkm_client() as client:
+                outcome = client.report(self.vendor_uuid, self.request_payload)
+        except (TransientError, UnreadableAnswer) as error:
+            if getattr(error, "unknown_document", False):
+                row = (self.move_id.id, self.id, self.move_id.date, self.amount_total)
+                return ("vendor_unknown", *row, 0.0, str(error)[:200])
+            _logger.info("Check of fiscal receipt %s postponed: %s", self.id, error)
+            return None
+        row = (self.move_id.id, self.id, self.move_id.date, self.amount_total)
+        if outcome.status == oc.FAILED:
+            return ("vendor_unknown", *row, 0.0, f"{outcome.error_code} {outcome.error_text}".strip()[:200])
+        stored = (self.fn_number or "", self.fiscal_document_number, self.fiscal_document_attribute or "")
+        fiscal = outcome.fiscal
+        told = (
+            (fiscal.fn_number, fiscal.fiscal_document_number, fiscal.fiscal_document_attribute)
+            if fiscal
+            else None
+        )
+        if outcome.status != oc.DONE or told != stored:
+            detail = self.env._(
+                "stored FN %(fn)s FD %(fd)s FP %(fp)s, the service says %(told)s",
+                fn=stored[0],
+                fd=stored[1],
+                fp=stored[2],
+                told=" ".join(str(value) for value in told) if told else outcome.status,
+            )
+            return ("vendor_mismatch", *row, self.amount_total, detail[:200])
+        self.sudo().write({"verified_at": fields.Datetime.now()})
+        return None
+
     def _l10n_ru_kkm_cannot_ask(self, outcome):
         """Keep the receipt as it is, flag it, and tell the accountant once."""
         self.ensure_one()

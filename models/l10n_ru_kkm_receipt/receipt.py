@@ -170,6 +170,28 @@ class L10nRuKkmReceipt(models.Model):
     )
     state = fields.Selection(selection=STATES, required=True, default="to_send", readonly=True, tracking=True)
     amount_total = fields.Monetary(string="Total", currency_field="currency_id", readonly=True)
+    # Frozen with the request, for reconciliation (l10n_ru_kkm_discrepancy.py).
+    amount_prepaid = fields.Monetary(
+        string="Paid earlier",
+        currency_field="currency_id",
+        readonly=True,
+        help="The part of the total paid by earlier advances or down payments (payment type 2).",
+    )
+    amount_deducted = fields.Monetary(
+        string="Deducted by the document",
+        currency_field="currency_id",
+        readonly=True,
+        help="The down payments the document itself deducts: in the receipt, not in its total.",
+    )
+    vat_amounts = fields.Json(
+        string="Goods and VAT per rate", readonly=True, copy=False, help="{VAT code: {gross, vat}}"
+    )
+    verified_at = fields.Datetime(
+        string="Checked with the service",
+        readonly=True,
+        copy=False,
+        help="When the nightly check last found the service holding this receipt as stored.",
+    )
     request_payload = fields.Json(readonly=True, copy=False)
     response_payload = fields.Json(readonly=True, copy=False)
     # -- what needs someone (see problems.py) --------------------------------------------

@@ -53,6 +53,9 @@ class L10nRuKkmReceipt(models.Model):
                 for register in registers
                 if register.health in ("failing", "backlog")
             ],
+            "reconciliation": self.env["l10n_ru_kkm.discrepancy"]._l10n_ru_kkm_summary(
+                company, date_from, date_to
+            ),
             "date_from": date_from,
             "date_to": date_to,
             "count": len(receipts),

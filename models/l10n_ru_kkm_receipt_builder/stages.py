@@ -111,6 +111,15 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
     # -- down payments (Odoo Sales) ------------------------------------------------------
 
     @api.model
+    def _deducted_down_payments(self, move):
+        """What ``move`` deducts for down payments received earlier (its negative down-payment
+        lines), as a positive Decimal."""
+        lines = self._down_payment_lines(
+            move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        )
+        return sum((-_decimal(line.price_total) for line in lines if line.quantity < 0), Decimal(0))
+
+    @api.model
     def _down_payment_lines(self, lines):
         """The down-payment lines (Odoo Sales), when Sales is installed."""
         if "is_downpayment" not in lines._fields:

@@ -14,6 +14,7 @@ from .protocol import (
     IDENTIFIER_PATTERN,
     INTEGER_MAX,
     NOT_READY_CODE,
+    UNKNOWN_DOCUMENT_CODE,
     VALIDATION_CODES,
 )
 
@@ -84,7 +85,12 @@ def failure(http_status, body, error):
         kind = oc.KIND_VALIDATION
     else:
         # Codes 0, 1, 50 and anything undocumented: the vendor could not process it now.
-        raise TransientError(text or f"ATOL error {code}", uncertain=False, http_status=http_status)
+        raise TransientError(
+            text or f"ATOL error {code}",
+            uncertain=False,
+            http_status=http_status,
+            unknown_document=code == UNKNOWN_DOCUMENT_CODE,
+        )
     return oc.Outcome(
         oc.FAILED, error_code=str(code), error_text=text, kind=kind, http_status=http_status, raw=body
     )

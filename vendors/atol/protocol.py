@@ -16,6 +16,7 @@ AUTH_CODES = {12, 14}
 CONFIG_CODES = {20, 21}
 ALREADY_EXISTS_CODE = 33
 NOT_READY_CODE = 34
+UNKNOWN_DOCUMENT_CODE = 30  # "MissingUuid": no document of that uuid in the group (v4 Табл.6)
 VERSION_NOT_SUPPORTED_CODE = 21
 
 # Protocol v4 §6.2: 1 to 100 items and 1 to 10 payments per receipt. v5 (3.5) sets no item
