@@ -65,6 +65,13 @@ class TestCustomerReceipt(KkmTestCommon):
         _refund, refund = self.done_invoice(move_type="out_refund", uuid="uuid-c2")
         self.assertEqual(refund.check_string, CHECK_STRING.replace("n=1", "n=2"))
 
+    def test_the_invoice_chatter_gets_one_short_note_when_registered(self):
+        move, receipt = self.done_invoice()
+        notes = move.message_ids.filtered(lambda m: "registered: FD 133" in (m.body or ""))
+        self.assertEqual(len(notes), 1)
+        self.assertIn(f'href="{receipt.ofd_link.replace("&", "&amp;")}"', notes.body)
+        self.assertFalse(notes.partner_ids, "a note, not an e-mail")
+
     def test_the_link_is_built_from_the_company_operator_when_the_service_gives_none(self):
         move = self.post_invoice()
         receipt = move.l10n_ru_kkm_receipt_ids

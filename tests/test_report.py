@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import freeze_time, tagged
 
 from .common import GROUP, KkmTestCommon
@@ -89,3 +90,12 @@ class TestReport(KkmTestCommon):
         wizard = self.env["l10n_ru_kkm.report.wizard"].create({})
         self.assertIn(self.failed.move_id.name, str(wizard.report_html))
         self.assertEqual(len(self.atol.calls_to(f"{GROUP}/sell$")), 1)
+
+    def test_sending_without_recipients_says_where_to_set_them(self):
+        self.company.l10n_ru_kkm_report_partner_ids = False
+        wizard = self.env["l10n_ru_kkm.report.wizard"].create({})
+        before = self.env["mail.mail"].sudo().search_count([])
+        with self.assertRaises(UserError) as refusal:
+            wizard.action_send_now()
+        self.assertIn("Report recipients", str(refusal.exception))
+        self.assertEqual(self.env["mail.mail"].sudo().search_count([]), before)

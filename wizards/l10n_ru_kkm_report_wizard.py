@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class L10nRuKkmReportWizard(models.TransientModel):
@@ -31,6 +32,14 @@ class L10nRuKkmReportWizard(models.TransientModel):
         """Mail this report to the company's report recipients."""
         self.ensure_one()
         self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_check_rights("l10n_ru_kkm.group_kkm_user")
+        if not self.company_id.l10n_ru_kkm_report_partner_ids:
+            raise UserError(
+                self.env._(
+                    "Nobody receives the report of %(company)s: add the recipients in Settings › "
+                    "Invoicing › Fiscalization (54-FZ), Report recipients.",
+                    company=self.company_id.name,
+                )
+            )
         self.env["l10n_ru_kkm.receipt"]._l10n_ru_kkm_send_report(
             self.company_id, self.date_from, self.date_to
         )

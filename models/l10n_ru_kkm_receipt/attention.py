@@ -1,5 +1,6 @@
 """What needs someone, said in the reader's language: the problems a receipt stores as codes
-(see models/problems.py), and the one note and activity that tell the accountant."""
+(see models/problems.py), and the one note and activity that tell the accountant; and the one
+short note that says a receipt was registered."""
 
 from markupsafe import Markup
 
@@ -52,3 +53,19 @@ class L10nRuKkmReceipt(models.Model):
                 note=text,
                 user_id=(move.invoice_user_id or move.create_uid).id,
             )
+
+    def _l10n_ru_kkm_note_registered(self):
+        """One short note in the invoice's chatter per registered receipt: its FD number and
+        the link to it at the fiscal data operator (no e-mail to followers)."""
+        for receipt in self:
+            body = Markup("<p>%s") % self.env._(
+                "Fiscal receipt %(name)s registered: FD %(fd)s.",
+                name=receipt.display_name,
+                fd=receipt.fiscal_document_number,
+            )
+            if receipt.ofd_link:
+                body += Markup(' <a href="%s" target="_blank">%s</a>') % (
+                    receipt.ofd_link,
+                    self.env._("Receipt at the OFD"),
+                )
+            receipt.move_id.sudo()._message_log(body=body + Markup("</p>"))

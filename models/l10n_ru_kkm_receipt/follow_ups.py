@@ -18,6 +18,7 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_on_done(self):
         """Receipts just registered: start what waited for them, in this order."""
+        self._l10n_ru_kkm_note_registered()
         self._l10n_ru_kkm_continue_reissue()
         self.filtered(lambda r: r.move_id.payment_state in PAID_STATES)._l10n_ru_kkm_register_credit_payment()
         sales = self.filtered(lambda r: r.operation == "sell" and r.payment_stage == "full")
