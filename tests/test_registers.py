@@ -63,6 +63,17 @@ class RegistersCommon(KkmSandboxCommon):
             }
         )
 
+    def pass_time(self, minutes, records):
+        """The exchanges of ``records`` (a receipt or a register) happened ``minutes`` earlier."""
+        column = "receipt_id" if records._name == "l10n_ru_kkm.receipt" else "register_id"
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE l10n_ru_kkm_receipt_attempt SET create_date = create_date - make_interval(mins => %s) "
+            f"WHERE {column} = %s",
+            [minutes, records.id],
+        )
+        self.env.invalidate_all()
+
     def shop_b_journal(self):
         return self.sales.copy(
             {"name": "Shop B sales", "code": "SHB", "default_account_id": self.sales.default_account_id.id}
@@ -212,13 +223,7 @@ class TestRegisters(RegistersCommon):
             self.assertEqual(receipt.state, "to_send")
             self.assertEqual(receipt.register_id, self.shop_b)
             self.assertEqual(set(receipt.attempt_ids.mapped("may_hold")), {False})
-            self.env.flush_all()
-            self.env.cr.execute(
-                "UPDATE l10n_ru_kkm_receipt_attempt SET create_date = create_date - interval '6 minutes' "
-                "WHERE receipt_id = %s",
-                [receipt.id],
-            )
-            self.env.invalidate_all()
+            self.pass_time(6, receipt)
             receipt._l10n_ru_kkm_send()
             self.assertEqual(receipt.register_id, self.default)
             self.assertEqual(receipt.failover_from_id, self.shop_b)
@@ -243,13 +248,7 @@ class TestRegisters(RegistersCommon):
             receipt = move.l10n_ru_kkm_receipt_ids
             receipt._l10n_ru_kkm_send()
             self.assertEqual(receipt.state, "unknown")
-            self.env.flush_all()
-            self.env.cr.execute(
-                "UPDATE l10n_ru_kkm_receipt_attempt SET create_date = create_date - interval '1 hour' "
-                "WHERE receipt_id = %s",
-                [receipt.id],
-            )
-            self.env.invalidate_all()
+            self.pass_time(60, receipt)
             self.assertFalse(receipt._l10n_ru_kkm_failover_due())
             self.sandbox.set_reachable("shop-b", False)  # and now the register is down
             receipt._l10n_ru_kkm_send()
@@ -359,13 +358,7 @@ class TestRegisters(RegistersCommon):
         self.assertEqual(self.shop_b.health, "ok", "not failing for long enough yet")
         self.assertEqual(self.default.health, "idle")
 
-        self.env.flush_all()
-        self.env.cr.execute(
-            "UPDATE l10n_ru_kkm_receipt_attempt SET create_date = create_date - interval '40 minutes' "
-            "WHERE register_id = %s",
-            [self.shop_b.id],
-        )
-        self.env.invalidate_all()
+        self.pass_time(40, self.shop_b)
         self.assertEqual(self.shop_b.health, "failing")
         registers = self.env["l10n_ru_kkm.register"]
         registers._cron_l10n_ru_kkm_check_health()
@@ -428,13 +421,7 @@ class TestSoakWithFailOver(RegistersCommon):
             self.assertEqual(receipts.register_id, self.shop_b)
             for _round in range(OUTAGE_ROUNDS):
                 self.drive(trap, receipts, max_rounds=1)
-                self.env.flush_all()
-                self.env.cr.execute(
-                    "UPDATE l10n_ru_kkm_receipt_attempt SET create_date = create_date - interval '4 minutes' "
-                    "WHERE register_id = %s",
-                    [self.shop_b.id],
-                )
-                self.env.invalidate_all()
+                self.pass_time(4, self.shop_b)
             self.sandbox.set_reachable("shop-b", True)
             rounds = self.drive(trap, receipts, max_rounds=80)
             self.assertLessEqual(rounds, 80, Counter(self.pending_receipts(receipts).mapped("state")))
