@@ -10,7 +10,7 @@ benchmark commits its own data and removes it at the end). It
 1. posts N invoices one by one, each in its own transaction as a user would, alternating small
    rounds with fiscalization disabled and enabled (asynchronous mode: the receipt and its
    request are built and its send job queued in the posting transaction), and prints the
-   overhead ratio of the posting (target: within 10 %);
+   overhead ratio of the posting (target: within 5 %);
 2. starts the project's sandbox on 127.0.0.1, runs the send job of every receipt (one
    transaction each, as the job runner does), then the status-polling cron until nothing is
    pending, and prints SQL queries and wall time per receipt for both.
@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from unittest.mock import patch
 from urllib.parse import urlsplit
 
@@ -264,14 +265,25 @@ def bench_send(registry, receipt_ids):
     return meter
 
 
-def bench_poll(registry, company_id, expected):
-    """Run the status-polling cron until no receipt is pending; time per polled receipt."""
+@contextmanager
+def protocol_waits_off():
+    """The cron waits POLL_SPACING (1 s) between two status requests to one group, as ATOL
+    asks, and for each result to be due: those waits are the protocol's, not a cost; they are
+    left out here (bench/throughput.py measures them)."""
     from odoo.addons.l10n_ru_kkm.models.l10n_ru_kkm_receipt import polling
 
+    with (
+        patch.object(polling, "POLL_SPACING", 0.0),
+        patch.object(polling, "FIRST_POLL_AFTER", timedelta(0)),
+        patch.object(polling, "WAIT_AHEAD", 0.0),
+    ):
+        yield
+
+
+def bench_poll(registry, company_id, expected):
+    """Run the status-polling cron until no receipt is pending; time per polled receipt."""
     meter, calls = Meter(), 0
-    # The cron waits POLL_SPACING (1 s) between two status requests to one cash register, as
-    # ATOL asks: that wait is the protocol's, not a cost; it is left out here.
-    with patch.object(polling, "POLL_SPACING", 0.0):
+    with protocol_waits_off():
         while receipts_of(registry, company_id, ("sent", "unknown")) and calls < 10 * expected:
             with meter.measure(), environment(registry) as env:
                 env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll()
@@ -313,15 +325,16 @@ def main():
             print(off.line("post, fiscalization disabled"))
             print(on.line("post, fiscalization enabled (async)"))
             ratio = sum(on.seconds) / sum(off.seconds)
-            verdict = "within" if ratio <= 1.10 else "ABOVE"
+            verdict = "within" if ratio <= 1.05 else "ABOVE"
             print(
-                f"posting overhead: x{ratio:.3f} ({100 * (ratio - 1):+.1f} %), {verdict} the 10 % target; "
+                f"posting overhead: x{ratio:.3f} ({100 * (ratio - 1):+.1f} %), {verdict} the 5 % target; "
                 f"+{statistics.mean(on.queries) - statistics.mean(off.queries):.1f} queries per invoice"
             )
 
             receipt_ids = receipts_of(registry, company_id)
             drop_queued_jobs(registry, receipt_ids)
-            send = bench_send(registry, receipt_ids)
+            with protocol_waits_off():
+                send = bench_send(registry, receipt_ids)
             print(send.line("send job (register + token once)"))
             poll = bench_poll(registry, company_id, len(receipt_ids))
             polled = len(receipt_ids)

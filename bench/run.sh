@@ -12,6 +12,14 @@ if [ "${1:-}" = "--reconcile" ]; then
     # Reconciliation on a month of 100,000 invoices (bench/reconcile.py; --invoices N to change).
     shift
     "$PYTHON" "$REPO_DIR/bench/reconcile.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"
+elif [ "${1:-}" = "--throughput" ]; then
+    # Real odoo-bin servers with workers and queue_job's runner (bench/throughput.py).
+    shift
+    "$PYTHON" "$REPO_DIR/bench/throughput.py" --db "$DB" --addons-path "$ADDONS_PATH" --odoo-bin "$ODOO_BIN" "$@"
+elif [ "${1:-}" = "--polling" ]; then
+    # 10,000 receipts waiting for their result, at ATOL's pace (bench/polling.py).
+    shift
+    "$PYTHON" "$REPO_DIR/bench/polling.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"
 else
     "$PYTHON" "$REPO_DIR/bench/posting_overhead.py" --db "$DB" --addons-path "$ADDONS_PATH" "$@"
 fi

@@ -131,7 +131,7 @@ class L10nRuKkmCli(models.AbstractModel):
     def _cli_poll(self):
         receipts = self.env["l10n_ru_kkm.receipt"]
         pending = receipts.search(receipts._l10n_ru_kkm_pending_domain())
-        receipts._cron_l10n_ru_kkm_poll(batch_size=len(pending) or 1)
+        receipts._cron_l10n_ru_kkm_poll(due_only=False)
         still = pending.filtered(lambda r: r.state in ("sent", "unknown"))
         text = self.env._(
             "%(asked)s receipt(s) asked: %(done)s done, %(failed)s failed, %(waiting)s still waiting.",

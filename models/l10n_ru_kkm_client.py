@@ -3,6 +3,7 @@ register's settings, with the token store every worker shares (docs/architecture
 "Layers"). The Odoo layer opens a client here and asks it what it can do."""
 
 import base64
+import zlib
 from contextlib import contextmanager
 
 from odoo import api, models
@@ -10,6 +11,10 @@ from odoo import api, models
 from ..vendors import CLIENTS, ClientSettings
 from ..vendors.atol import MemoryTokenStore
 from ..vendors.checkonline import certificate_files
+from .l10n_ru_kkm_register.pace import read_committed
+
+# Advisory lock class of token renewals (the second key is the register id).
+TOKEN_LOCK = zlib.crc32(b"l10n_ru_kkm.token") & 0x7FFFFFFF
 
 
 class L10nRuKkmClient(models.AbstractModel):
@@ -68,16 +73,18 @@ class L10nRuKkmClient(models.AbstractModel):
 
 
 class RegisterTokenStore:
-    """The service's token shared by all workers through the register's row.
+    """The service's token shared by all workers and servers through the register's row.
 
     A new token is committed at once in a cursor of its own, so that other workers use it and
-    a rolled-back send does not throw it away.
+    a rolled-back send does not throw it away. One worker renews it at a time: the others
+    wait on a lock, then read the token it stored (docs/architecture.rst, "Speed and scale").
     """
 
     def __init__(self, register):
         self.register = register
         self.token = register.atol_token or ""
         self.expiry = register.atol_token_expiry
+        self._renewing = None
 
     def get(self):
         return self.token, self.expiry
@@ -85,6 +92,31 @@ class RegisterTokenStore:
     def set(self, token, expiry):
         self.token, self.expiry = token, expiry
         values = {"atol_token": token or False, "atol_token_expiry": expiry or False}
-        with self.register.env.registry.cursor() as cr:
-            self.register.with_env(self.register.env(cr=cr)).sudo().write(values)
+        if self._renewing is not None:
+            self._store(self._renewing, values)
+        else:
+            with self.register.env.registry.cursor() as cr:
+                read_committed(cr)
+                self._store(cr, values)
         self.register.invalidate_recordset(list(values))
+
+    @contextmanager
+    def renewal(self):
+        with self.register.env.registry.cursor() as cr:
+            read_committed(cr)
+            cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (TOKEN_LOCK, self.register.id))
+            cr.execute(
+                "SELECT atol_token, atol_token_expiry FROM l10n_ru_kkm_register WHERE id = %s",
+                (self.register.id,),
+            )
+            row = cr.fetchone()
+            if row:
+                self.token, self.expiry = row[0] or "", row[1]
+            self._renewing = cr
+            try:
+                yield
+            finally:
+                self._renewing = None
+
+    def _store(self, cr, values):
+        self.register.with_env(self.register.env(cr=cr)).sudo().write(values)

@@ -394,9 +394,8 @@ class L10nRuKkmDiscrepancy(models.Model):
             order="id",
         )
         rows = []
-        last_request = {}
         for receipt in todo:
-            receipts._l10n_ru_kkm_respect_rate_limit(receipt, last_request)  # ATOL's pace
+            receipt._l10n_ru_kkm_wait_for_slot()  # ATOL's pace, shared with the poll cron
             row = receipt._l10n_ru_kkm_verify_one()
             if row:
                 rows.append(row)

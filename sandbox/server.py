@@ -37,7 +37,9 @@ from .worker import CallbackSender, Processor
 
 _logger = logging.getLogger("kkm_sandbox")
 
-SETTINGS = ("done_delay", "fail_share", "token_ttl", "checkonline_delay")
+# latency/jitter: every answer waits latency ± jitter seconds (seeded), as a real service over the
+# internet does (bench/throughput.py).
+SETTINGS = ("done_delay", "fail_share", "token_ttl", "checkonline_delay", "latency", "jitter")
 BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -67,6 +69,8 @@ class Sandbox:
         checkonline_tax_ids=DEFAULT_TAX_IDS,
         checkonline_tax_modes=63,
         checkonline_delay=0.0,
+        latency=0.0,
+        jitter=0.0,
         callback_timeout=3.0,
         tls_cert=None,
         tls_key=None,
@@ -85,7 +89,11 @@ class Sandbox:
             "fail_share": float(fail_share),
             "token_ttl": float(token_ttl),
             "checkonline_delay": float(checkonline_delay),
+            "latency": float(latency),
+            "jitter": float(jitter),
         }
+        # When each ATOL status request arrived, and for which group: the pace the clients keep.
+        self.report_log = []
         self.accounts = {account.login: account for account in accounts}
         self.checkonline_groups = set(checkonline_groups)
         self.checkonline_tax_ids = tuple(checkonline_tax_ids)
@@ -111,6 +119,7 @@ class Sandbox:
         self.rng_ids = random.Random(f"ids:{seed}")  # document uuids
         self.rng_errors = random.Random(f"errors:{seed}")  # error_id, LogRequestId
         self.rng_outcomes = random.Random(f"outcomes:{seed}")  # fail_share draws
+        self.rng_latency = random.Random(f"latency:{seed}")  # latency jitter
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -260,6 +269,7 @@ class Sandbox:
             self.processor.clear()
             self._seed_rngs(self.seed)
             self.fault_plan.reset(self.seed)
+            self.report_log.clear()
 
     def add_account(self, login, password, group, inn, versions=("v5",), payment_address=""):
         account = Account(login, password, group, inn, tuple(versions), payment_address)
@@ -272,7 +282,7 @@ class Sandbox:
             return [account.public() for account in self.accounts.values()]
 
     def configure(self, **settings):
-        """Change done_delay, fail_share, token_ttl or checkonline_delay while running."""
+        """Change any of SETTINGS while running."""
         unknown = set(settings) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}; known: {', '.join(SETTINGS)}")
@@ -306,6 +316,9 @@ class Sandbox:
         target, action = self._route(request)
         decision = self.fault_plan.decide(target) if target in TARGETS else Decision(0, target)
         request.faults = decision
+        if target == "report":
+            self._note_report(parts.path)
+        self._wait_latency()
 
         if "token_expiry" in decision:
             self.expire_tokens()
@@ -334,6 +347,25 @@ class Sandbox:
                 )
         self._log(request, response.status, response.outcome, started, decision)
         write(handler, response)
+
+    def _note_report(self, path):
+        segments = path.strip("/").split("/")
+        group = segments[segments.index("report") - 1] if "report" in segments[1:] else ""
+        with self.lock:
+            self.report_log.append((time.monotonic(), group))
+
+    def report_requests(self):
+        """(monotonic time, group) of every ATOL status request received, in order."""
+        with self.lock:
+            return list(self.report_log)
+
+    def _wait_latency(self):
+        with self.lock:
+            latency, jitter = self.settings["latency"], self.settings["jitter"]
+            if latency or jitter:
+                latency = max(0.0, latency + self.rng_latency.uniform(-jitter, jitter))
+        if latency:
+            time.sleep(latency)
 
     def _run(self, action, request):
         """The handler's answer; a sandbox bug becomes a logged HTTP 500, not a hang-up."""

@@ -4,6 +4,8 @@ import base64
 import json
 import re
 import tempfile
+from datetime import timedelta
+from unittest.mock import patch
 
 import responses
 
@@ -13,6 +15,7 @@ from odoo.tests.common import _super_send
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+from ..models.l10n_ru_kkm_receipt import polling
 from .pki import Pki
 
 ATOL_URL = "https://atol.test/possystem"
@@ -144,6 +147,14 @@ def make_checkonline_certificate(test_class, company):
     return create_checkonline_certificate(test_class.env, company, *Pki(folder.name).client)
 
 
+def results_due_at_once(test_class):
+    """A registered document's result is due at once, and again at once, in tests: the poll
+    cron's timing itself is tested in tests/test_scale.py."""
+    for name in ("FIRST_POLL_AFTER", "CALLBACK_GRACE", "POLL_AGAIN_AFTER"):
+        test_class.startClassPatcher(patch.object(polling, name, timedelta(0)))
+    test_class.startClassPatcher(patch.object(polling, "WAIT_AHEAD", 0.0))
+
+
 @tagged("post_install", "-at_install")
 class KkmCase(BaseCase):
     """A test without a database (vendors, sandbox, allocation, files), found by pytest-odoo and
@@ -160,6 +171,7 @@ class KkmTestCommon(AccountTestInvoicingCommon):
     @AccountTestInvoicingCommon.setup_country("ru")
     def setUpClass(cls):
         super().setUpClass()
+        results_due_at_once(cls)
         cls.company = cls.company_data["company"]
         cls.company.write(
             {

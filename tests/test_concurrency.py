@@ -6,6 +6,7 @@ in production, so that two workers (threads with cursors of their own) really se
 receipt and really compete for it; what they commit is cleaned up afterwards.
 """
 
+import itertools
 import threading
 import time
 from contextlib import contextmanager
@@ -22,8 +23,9 @@ from odoo.tools import mute_logger
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from ..models.l10n_ru_kkm_receipt import polling
 from ..sandbox.server import Sandbox
-from .common import KkmCase
+from .common import KkmCase, results_due_at_once
 from .sandbox_common import SALE_DATE, sandbox_company_values
 
 COMPANY_NAME = "l10n_ru_kkm concurrency tests"
@@ -38,6 +40,7 @@ class TestConcurrentSending(KkmCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        results_due_at_once(cls)
         # odoo-bin runs the tests holding the registry lock, which every new Environment asks
         # for: the workers' threads would wait for ever. The registry is loaded; as Odoo's own
         # test mode does, the lock is not needed here.
@@ -395,3 +398,63 @@ class TestConcurrentSending(KkmCase):
             receipt = self._receipt(env)
             self.assertEqual((receipt.state, receipt.poll_count), ("sent", 0), "nothing written")
             self.assertFalse(receipt.attempt_ids.filtered(lambda a: a.action == "report"))
+
+    # -- speed and scale (docs/architecture.rst, "Speed and scale") ---------------------------
+
+    def _post_and_send(self, count):
+        """``count`` more receipts, sent: with the one of setUp, all wait for their result."""
+        ids = [self.receipt_id] + [self._post_invoice() for _ in range(count)]
+        with self.env_cursor() as env:
+            env["l10n_ru_kkm.receipt"].browse(ids)._l10n_ru_kkm_send()
+            self.assertEqual(set(env["l10n_ru_kkm.receipt"].browse(ids).mapped("state")), {"sent"})
+        return ids
+
+    def test_status_requests_keep_the_pace_across_workers_and_cron_calls(self):
+        """Two cron workers, each calling the poll cron twice with small batches: the service
+        never sees two status requests of one group closer than the pace allows."""
+        ids = self._post_and_send(7)
+        self.sandbox.report_log.clear()
+        spacing, tolerance = 0.5, 0.1
+
+        def cron_worker():
+            for _ in range(2):
+                with self.env_cursor() as env:
+                    env["l10n_ru_kkm.receipt"]._cron_l10n_ru_kkm_poll(batch_size=2)
+
+        with (
+            patch.object(polling, "POLL_SPACING", spacing),
+            patch.object(polling, "LATE_TOLERANCE", tolerance),
+        ):
+            results = self._run_threads(cron_worker, cron_worker)
+        self.assertEqual(results, [None, None], "both workers ended normally")
+        times = [moment for moment, _group in self.sandbox.report_requests()]
+        self.assertEqual(len(times), len(ids), "each receipt asked once")
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        self.assertGreaterEqual(min(gaps), spacing - tolerance - 0.05, gaps)
+        with self.env_cursor() as env:
+            self.assertEqual(set(env["l10n_ru_kkm.receipt"].browse(ids).mapped("state")), {"done"})
+
+    def test_the_token_is_fetched_once_for_all_workers(self):
+        """Two workers needing a token at the same moment: one asks ATOL, the other waits for
+        it and uses it; neither fails (no serialization error on the register's row)."""
+        second = self._post_invoice()
+        self.sandbox.set_faults({"latency": {"next": 1, "seconds": 1.0, "targets": ["get_token"]}})
+        both_ready = threading.Barrier(2, timeout=THREAD_TIMEOUT)
+
+        def worker(receipt_id):
+            def send():
+                with self.env_cursor() as env:
+                    receipt = env["l10n_ru_kkm.receipt"].browse(receipt_id)
+                    receipt.state  # noqa: B018 (the transaction's snapshot starts before the other's token)
+                    both_ready.wait()
+                    receipt._l10n_ru_kkm_send()
+                    return receipt.state
+
+            return send
+
+        self.assertEqual(self._run_threads(worker(self.receipt_id), worker(second)), ["sent", "sent"])
+        with self.env_cursor() as env:
+            tokens = env["l10n_ru_kkm.receipt.attempt"].search(
+                [("receipt_id", "in", [self.receipt_id, second]), ("action", "=", "token")]
+            )
+            self.assertEqual(len(tokens), 1, "one token request for both workers")

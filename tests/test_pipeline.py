@@ -1,3 +1,4 @@
+from datetime import timedelta
 from unittest.mock import patch
 
 import requests
@@ -117,15 +118,15 @@ class TestPipeline(KkmTestCommon):
         receipts[2].sudo().vendor_uuid = "uuid-c"
         self.atol.report_done(uuid="uuid-a")
         self.atol.report_done(uuid="uuid-c")
-        original = type(receipts)._l10n_ru_kkm_ask
+        original = type(receipts)._l10n_ru_kkm_take_answer
 
-        def ask(records):
+        def take_answer(records, answer):
             if records.vendor_uuid == "uuid-b":
                 raise RuntimeError("unexpected bug for one receipt")
-            return original(records)
+            return original(records, answer)
 
         with (
-            patch.object(type(receipts), "_l10n_ru_kkm_ask", ask),
+            patch.object(type(receipts), "_l10n_ru_kkm_take_answer", take_answer),
             patch.object(polling, "POLL_SPACING", 0.0),
         ):
             self.receipt_model._cron_l10n_ru_kkm_poll()
@@ -164,15 +165,20 @@ class TestPipeline(KkmTestCommon):
             f"{self.atol.root}/{GROUP}/report/uuid-p",
             json={"error": {"code": 34, "text": "…", "type": "system"}, "status": "wait"},
         )
-        with trap_jobs() as trap:
+        with trap_jobs() as trap, freeze_time("2026-11-28 09:59:50"):
             self.post_invoice()
             trap.perform_enqueued_jobs()
         cron = self.env.ref("l10n_ru_kkm.ir_cron_poll_receipts")
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
-        with freeze_time("2026-11-28 10:00:00"), patch.object(polling, "POLL_SPACING", 0.0):
+        with (
+            freeze_time("2026-11-28 10:00:00"),
+            patch.object(polling, "POLL_SPACING", 0.0),
+            patch.object(polling, "POLL_AGAIN_AFTER", timedelta(seconds=10)),
+        ):
             self.receipt_model._cron_l10n_ru_kkm_poll()
             new = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
-        self.assertEqual(new.mapped("call_at"), [fields.Datetime.to_datetime("2026-11-28 10:01:00")])
+        # Asked again when due (10 s after an answer "not ready"), not after the cron's interval.
+        self.assertEqual(new.mapped("call_at"), [fields.Datetime.to_datetime("2026-11-28 10:00:10")])
 
     def test_paid_trigger_waits_for_the_payment(self):
         self.company.l10n_ru_kkm_trigger = "paid"
@@ -251,3 +257,55 @@ class TestPipeline(KkmTestCommon):
         self.assertTrue(receipt.needs_attention)
         self.assertIn("Неверный логин или пароль", move.l10n_ru_kkm_problem)
         self.assertTrue(move.l10n_ru_kkm_failed)
+
+    def test_the_first_status_request_is_made_when_the_result_is_due(self):
+        """The pass started at once by the accepted registration waits for the due time (10 s
+        here) instead of ending and leaving the receipt to the cron worker's next wake-up."""
+        self.atol.token_ok()
+        self.atol.register_ok(uuid="uuid-due")
+        self.atol.report_done(uuid="uuid-due")
+        slept = []
+        with (
+            freeze_time("2026-11-28 10:00:00") as frozen,
+            patch.object(polling, "FIRST_POLL_AFTER", timedelta(seconds=10)),
+            patch.object(polling, "WAIT_AHEAD", 15.0),
+            patch.object(polling, "POLL_SPACING", 0.0),
+        ):
+            with trap_jobs() as trap:
+                move = self.post_invoice()
+                trap.perform_enqueued_jobs()
+            receipt = move.l10n_ru_kkm_receipt_ids
+            self.assertEqual(receipt.state, "sent")
+            self.assertEqual(receipt.next_poll_at, fields.Datetime.to_datetime("2026-11-28 10:00:10"))
+
+            def sleep(seconds):
+                slept.append(seconds)
+                frozen.tick(timedelta(seconds=seconds))
+
+            with patch.object(polling.time, "sleep", sleep):
+                self.receipt_model._cron_l10n_ru_kkm_poll()
+        self.assertEqual(slept, [10.0], "one wait, until the result was due")
+        self.assertEqual((receipt.state, receipt.poll_count), ("done", 1))
+        self.assertEqual(receipt.last_poll_at, fields.Datetime.to_datetime("2026-11-28 10:00:10"))
+
+    def test_a_batch_of_status_requests_costs_a_few_queries_per_receipt(self):
+        """The batch path (docs/architecture.rst, "Speed and scale"): one search, one lock,
+        one INSERT of the exchanges, writes and chatter notes grouped; at most 5 queries per
+        receipt for ten receipts brought to done (bench/README.rst has the figures)."""
+        self.atol.token_ok()
+        receipts = self.receipt_model
+        for number in range(10):  # answered in this order, one each
+            self.atol.register_ok(uuid=f"uuid-{number}")
+            self.atol.report_done(uuid=f"uuid-{number}")
+        with trap_jobs() as trap:
+            for number in range(10):
+                receipts |= self.post_invoice(amounts=(100.0 + number,)).l10n_ru_kkm_receipt_ids
+            trap.perform_enqueued_jobs()
+        self.assertEqual(len(set(receipts.mapped("vendor_uuid"))), 10)
+        self.assertEqual(set(receipts.mapped("state")), {"sent"})
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with patch.object(polling, "POLL_SPACING", 0.0), self.assertQueryCount(50):
+            self.receipt_model._cron_l10n_ru_kkm_poll()
+            self.env.flush_all()
+        self.assertEqual(set(receipts.mapped("state")), {"done"})

@@ -56,7 +56,8 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_note_registered(self):
         """One short note in the invoice's chatter per registered receipt: its FD number and
-        the link to it at the fiscal data operator (no e-mail to followers)."""
+        the link to it at the fiscal data operator (no e-mail to followers), all in one INSERT."""
+        bodies = {}
         for receipt in self:
             body = Markup("<p>%s") % self.env._(
                 "Fiscal receipt %(name)s registered: FD %(fd)s.",
@@ -68,4 +69,7 @@ class L10nRuKkmReceipt(models.Model):
                     receipt.ofd_link,
                     self.env._("Receipt at the OFD"),
                 )
-            receipt.move_id.sudo()._message_log(body=body + Markup("</p>"))
+            move_id = receipt.move_id.id
+            bodies[move_id] = bodies.get(move_id, Markup()) + body + Markup("</p>")
+        if bodies:
+            self.move_id.sudo()._message_log_batch(bodies)

@@ -5,13 +5,15 @@ interrupted or whose job was lost (docs/architecture.rst, "The receipt's life").
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 
 import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.modules import module as odoo_module
-from odoo.tools import hmac
+from odoo.tools import SQL, hmac
 
 from odoo.addons.queue_job.job import identity_exact
 
@@ -24,10 +26,26 @@ from .sending import CHANNEL
 _logger = logging.getLogger(__name__)
 
 POLL_BATCH = 50
-# ATOL accepts one status request per second per cash register of a group (protocol §6.3).
-POLL_SPACING = 1.0
-POLL_AGAIN_AFTER = timedelta(minutes=1)
+# At most this many receipts of one group per batch: a batch lasts at most
+# POLL_GROUP_SLOTS × POLL_SPACING seconds, and the groups' slots run side by side.
+POLL_GROUP_SLOTS = 10
+# Groups asked side by side by one worker (threads doing HTTP only).
+POLL_THREADS = 8
+# ATOL accepts one status request per second per group of cash registers (protocol §6.3),
+# shared by every worker and server (l10n_ru_kkm_register/pace.py). Slots are POLL_SPACING
+# apart and a request more than LATE_TOLERANCE late for its slot takes a new one, so that two
+# requests never leave less than POLL_SPACING - LATE_TOLERANCE = 1 s apart.
+POLL_SPACING = 1.1
+LATE_TOLERANCE = 0.1
+# When a result is due: soon after an accepted registration, or after ATOL's 300 s when the
+# service calls back (vendor-api.md, "Callback wait"); then less and less often.
 FIRST_POLL_AFTER = timedelta(seconds=10)
+CALLBACK_GRACE = timedelta(seconds=300)
+POLL_AGAIN_AFTER = timedelta(seconds=10)
+POLL_AGAIN_MAX = timedelta(minutes=5)
+# A pass waits for a receipt due this soon (seconds) rather than leave it to the cron
+# worker's next wake-up, a minute away.
+WAIT_AHEAD = 15.0
 # A receipt waiting this long past its due time has lost its job (e.g. an after-commit send
 # that crashed, a cancelled job): the poll cron queues it again.
 STUCK_AFTER = timedelta(minutes=15)
@@ -52,20 +70,27 @@ class L10nRuKkmReceipt(models.Model):
         self.ensure_one()
         try:
             with self._l10n_ru_kkm_client() as client:
-                outcome = client.report(self.vendor_uuid, self.request_payload)
-        except UnreadableAnswer as error:
+                answer = client.report(self.vendor_uuid, self.request_payload)
+        except (UnreadableAnswer, TransientError) as error:
+            answer = error
+        self._l10n_ru_kkm_take_answer(answer)
+
+    def _l10n_ru_kkm_take_answer(self, answer):
+        """Map the answer to a status request (an outcome, or the error it raised)."""
+        self.ensure_one()
+        if isinstance(answer, UnreadableAnswer):
             self._l10n_ru_kkm_write(
-                dict(pb.values(pb.problem("unreadable", error=safe.text(error, 300))), needs_attention=True)
+                dict(pb.values(pb.problem("unreadable", error=safe.text(answer, 300))), needs_attention=True)
             )
-            return
-        except TransientError as error:
-            _logger.info("Report of fiscal receipt %s postponed: %s", self.id, error)
-            return
-        if outcome.status == oc.FAILED and outcome.kind != oc.KIND_DEVICE:
+        elif isinstance(answer, TransientError):
+            _logger.info("Report of fiscal receipt %s postponed: %s", self.id, answer)
+        elif isinstance(answer, Exception):
+            raise answer
+        elif answer.status == oc.FAILED and answer.kind != oc.KIND_DEVICE:
             # The question failed (credentials, settings), not the registered receipt.
-            self._l10n_ru_kkm_cannot_ask(outcome)
-            return
-        self._l10n_ru_kkm_apply(outcome)
+            self._l10n_ru_kkm_cannot_ask(answer)
+        else:
+            self._l10n_ru_kkm_apply(answer)
 
     def _l10n_ru_kkm_verify_one(self):
         """Ask the service about this registered receipt again (the nightly reconciliation):
@@ -121,8 +146,40 @@ class L10nRuKkmReceipt(models.Model):
 
     # -- the poll cron -----------------------------------------------------------------
 
-    def _l10n_ru_kkm_schedule_poll(self, after=FIRST_POLL_AFTER):
-        self.env.ref("l10n_ru_kkm.ir_cron_poll_receipts")._trigger(fields.Datetime.now() + after)
+    def _l10n_ru_kkm_schedule_poll(self):
+        """Accepted receipts: their first status request when the result is due.
+
+        The cron is woken now (a trigger in the future waits for the cron worker's next wake-up,
+        up to a minute): its pass waits for receipts due within WAIT_AHEAD seconds.
+        """
+        now = fields.Datetime.now()
+        for receipt in self:
+            callback = receipt._l10n_ru_kkm_client_class().supports_callbacks and (
+                receipt._l10n_ru_kkm_cash_register().callback
+            )
+            receipt.next_poll_at = now + (CALLBACK_GRACE if callback else FIRST_POLL_AFTER)
+        if self:
+            self._l10n_ru_kkm_wake_poll_cron()
+
+    @api.model
+    def _l10n_ru_kkm_wake_poll_cron(self):
+        """ir.cron._trigger() at once, in one INSERT, once per transaction: it is called for
+        every accepted receipt."""
+        if self.env.cr.postcommit.data.get("l10n_ru_kkm.wake_poll_cron"):
+            return
+        self.env.cr.postcommit.data["l10n_ru_kkm.wake_poll_cron"] = True
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id("l10n_ru_kkm.ir_cron_poll_receipts")
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)"
+                " VALUES (%(cron)s, %(now)s, %(uid)s, %(uid)s, %(now)s, %(now)s)",
+                cron=cron_id,
+                now=now,
+                uid=self.env.uid,
+            )
+        )
+        self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
 
     @api.model
     def _l10n_ru_kkm_pending_domain(self):
@@ -134,30 +191,210 @@ class L10nRuKkmReceipt(models.Model):
         ]
 
     @api.model
-    def _cron_l10n_ru_kkm_poll(self, batch_size=POLL_BATCH):
-        """Ask the service about accepted receipts, the least recently asked first.
+    def _l10n_ru_kkm_due_domain(self, polled=()):
+        now = fields.Datetime.now()
+        return [
+            *self._l10n_ru_kkm_pending_domain(),
+            "|",
+            ("next_poll_at", "=", False),
+            ("next_poll_at", "<=", now),
+            ("id", "not in", list(polled)),
+        ]
 
-        Progress is committed after each receipt; one failing receipt never stops the batch.
-        Receipts whose sending was interrupted, and receipts to send whose job was lost, are
-        taken care of first.
+    @api.model
+    def _cron_l10n_ru_kkm_poll(self, batch_size=POLL_BATCH, due_only=True):
+        """Ask the service about accepted receipts whose result is due, the earliest first.
+
+        Batches of receipts, each committed, for as long as the cron's time allows; the cron is
+        told how many are still due, so that it runs again at once instead of after its interval
+        (ir.cron's progress API). Each receipt is asked at most once per call. Receipts whose
+        sending was interrupted, and receipts to send whose job was lost, are taken care of
+        first. ``due_only=False`` (the command line) asks every pending receipt once.
         """
         self._l10n_ru_kkm_recover_interrupted()
         self._l10n_ru_kkm_requeue_stuck()
-        receipts = self.search(
-            self._l10n_ru_kkm_pending_domain(), order="last_poll_at asc nulls first, id", limit=batch_size
+        pending = (
+            self._l10n_ru_kkm_due_domain
+            if due_only
+            else lambda polled=(): [
+                *self._l10n_ru_kkm_pending_domain(),
+                ("id", "not in", list(polled)),
+            ]
         )
-        last_request = {}
-        for done, receipt in enumerate(receipts, start=1):
-            # A receipt a job is sending is skipped: the job will tell.
-            if receipt._l10n_ru_kkm_lock():
-                self._l10n_ru_kkm_respect_rate_limit(receipt, last_request)
-                receipt._l10n_ru_kkm_poll_once()
-            if not odoo_module.current_test:
-                time_left = self.env["ir.cron"]._commit_progress(processed=1, remaining=len(receipts) - done)
-                if time_left < 10:
+        polled = set()
+        while True:
+            receipts = self._l10n_ru_kkm_next_batch(pending(polled), batch_size)
+            if not receipts:
+                wait = self._l10n_ru_kkm_seconds_to_next_due(polled) if due_only else None
+                if wait is None or wait > WAIT_AHEAD:
                     break
-        if self.search_count(self._l10n_ru_kkm_pending_domain(), limit=1):
-            self._l10n_ru_kkm_schedule_poll(after=POLL_AGAIN_AFTER)
+                time.sleep(wait)
+                continue
+            polled.update(receipts.ids)
+            receipts._l10n_ru_kkm_poll_batch()
+            if odoo_module.current_test:
+                continue
+            remaining = self.search_count(pending(polled))
+            time_left = self.env["ir.cron"]._commit_progress(processed=len(receipts), remaining=remaining)
+            if time_left <= 0:
+                break
+        self._l10n_ru_kkm_trigger_next_pass()
+
+    @api.model
+    def _l10n_ru_kkm_next_batch(self, domain, batch_size):
+        """Receipts of ``domain``, the earliest due first, at most POLL_GROUP_SLOTS per group,
+        so that one batch asks every group side by side (one query)."""
+        query = self._search(domain)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM (
+                    SELECT receipt.id, receipt.next_poll_at,
+                           ROW_NUMBER() OVER (
+                               PARTITION BY receipt.vendor,
+                                            COALESCE(NULLIF(receipt.group_code, ''), receipt.register_id::varchar)
+                               ORDER BY receipt.next_poll_at ASC NULLS FIRST, receipt.id
+                           ) AS rank
+                      FROM l10n_ru_kkm_receipt receipt
+                     WHERE receipt.id IN (%(due)s)
+                ) ranked
+                 WHERE rank <= %(slots)s
+              ORDER BY rank, next_poll_at ASC NULLS FIRST, id
+                 LIMIT %(limit)s
+                """,
+                due=query.subselect(),
+                slots=POLL_GROUP_SLOTS,
+                limit=batch_size,
+            )
+        )
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _l10n_ru_kkm_seconds_to_next_due(self, polled=()):
+        """Seconds until the next pending receipt is due (0 if one is), None if none is pending
+        (``polled``: receipts this call already asked)."""
+        first = self.search(
+            [*self._l10n_ru_kkm_pending_domain(), ("id", "not in", list(polled))],
+            order="next_poll_at asc nulls first",
+            limit=1,
+        )
+        if not first:
+            return None
+        if not first.next_poll_at:
+            return 0.0
+        return max((first.next_poll_at - fields.Datetime.now()).total_seconds(), 0.0)
+
+    @api.model
+    def _l10n_ru_kkm_trigger_next_pass(self):
+        wait = self._l10n_ru_kkm_seconds_to_next_due()
+        if wait is not None:
+            cron = self.env.ref("l10n_ru_kkm.ir_cron_poll_receipts")
+            cron._trigger(fields.Datetime.now() + timedelta(seconds=wait))
+
+    def _l10n_ru_kkm_poll_batch(self):
+        """One status request per receipt, at the service's pace, in a few queries per batch.
+
+        The batch is locked at once (a receipt a job holds is skipped: the job will tell); the
+        requests go out in the slots reserved for each group; the exchanges are logged in one
+        INSERT; the answers are applied together, or one by one when one of them fails.
+        """
+        receipts = self._l10n_ru_kkm_lock_batch()
+        if not receipts:
+            return receipts
+        now = fields.Datetime.now()
+        for receipt in receipts:
+            count = receipt.poll_count + 1
+            delay = min(POLL_AGAIN_AFTER * 2 ** min(count - 1, 10), POLL_AGAIN_MAX)
+            receipt._l10n_ru_kkm_write(
+                {"poll_count": count, "last_poll_at": now, "next_poll_at": now + delay}
+            )
+        answers = receipts._l10n_ru_kkm_ask_paced()
+        try:
+            with self.env.cr.savepoint():
+                receipts._l10n_ru_kkm_take_answers(answers)
+        except Exception:
+            self.env.invalidate_all()
+            for receipt in receipts:
+                receipt._l10n_ru_kkm_guarded(lambda r=receipt: r._l10n_ru_kkm_take_answers({r: answers[r]}))
+        return receipts
+
+    def _l10n_ru_kkm_lock_batch(self):
+        """The receipts of this batch this transaction could lock (one query)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                return self.sudo().try_lock_for_update(allow_referencing=True)
+        except psycopg2.errors.SerializationFailure:
+            # One of them changed since this transaction began: lock them one by one.
+            return self.sudo().filtered(lambda r: r._l10n_ru_kkm_lock())
+
+    def _l10n_ru_kkm_ask_paced(self):
+        """{receipt: outcome or error} of one status request each, in the slots reserved for
+        their group (``POLL_SPACING`` apart, across every worker and server); the groups are
+        asked side by side, each in a thread of its own (the service's latency would otherwise
+        cap a worker at a few requests per second whatever the number of groups)."""
+        groups = {}
+        for receipt in self:
+            key = (receipt._l10n_ru_kkm_cash_register(), receipt.vendor, receipt.group_code or "")
+            groups.setdefault(key, []).append(receipt)
+        registers = self.env["l10n_ru_kkm.register"]
+        answers, exchanges, plans = {}, [], []
+        with ExitStack() as stack:
+            for (register, vendor, _group), members in groups.items():
+                current = [None]
+                try:
+                    client = stack.enter_context(
+                        self.env["l10n_ru_kkm.client"]._open(
+                            register,
+                            vendor,
+                            on_exchange=lambda exchange, current=current: exchanges.append(
+                                (current[0], exchange)
+                            ),
+                            group_code=members[0].group_code,
+                        )
+                    )
+                except Exception as error:
+                    answers.update(dict.fromkeys(members, error))
+                    continue
+                pace_key = members[0]._l10n_ru_kkm_pace_key()
+                # Read here: the threads below touch no record.
+                asked = [(receipt, receipt.vendor_uuid, receipt.request_payload) for receipt in members]
+                first = registers._l10n_ru_kkm_reserve_slots(pace_key, len(members), POLL_SPACING)
+                plans.append((client, pace_key, asked, time.monotonic() + first, current))
+            if plans:
+                with ThreadPoolExecutor(max_workers=min(POLL_THREADS, len(plans))) as pool:
+                    for result in pool.map(lambda plan: self._l10n_ru_kkm_ask_group(*plan), plans):
+                        answers.update(result)
+        self._l10n_ru_kkm_log_exchanges(exchanges)
+        return answers
+
+    @api.model
+    def _l10n_ru_kkm_ask_group(self, client, pace_key, asked, start, current):
+        """One group's status requests, one per slot (in a thread: no ORM but the slot table)."""
+        answers = {}
+        for rank, (receipt, vendor_uuid, request) in enumerate(asked):
+            try:
+                self._l10n_ru_kkm_wait_until(start + rank * POLL_SPACING, pace_key)
+                current[0] = receipt
+                answers[receipt] = client.report(vendor_uuid, request)
+            except Exception as error:
+                answers[receipt] = error
+        return answers
+
+    def _l10n_ru_kkm_take_answers(self, answers):
+        """Apply each receipt's answer; the registered ones' follow-ups run once, together."""
+        registered = []
+        for receipt in self:
+            receipt.with_context(l10n_ru_kkm_registered=registered)._l10n_ru_kkm_take_answer(answers[receipt])
+            if (
+                receipt.state in ("sent", "unknown")
+                and receipt.poll_count >= receipt.company_id.l10n_ru_kkm_max_polls
+                and not receipt.needs_attention
+            ):
+                receipt._l10n_ru_kkm_write(
+                    dict(pb.values(pb.problem("no_result", count=receipt.poll_count)), needs_attention=True)
+                )
+                receipt._l10n_ru_kkm_notify_failure()
+        self.browse(registered)._l10n_ru_kkm_on_done()
 
     def _l10n_ru_kkm_lock(self):
         """Lock this receipt for this transaction, or False if a job holds it (or changed it
@@ -169,29 +406,30 @@ class L10nRuKkmReceipt(models.Model):
         except psycopg2.errors.SerializationFailure:
             return False
 
-    @staticmethod
-    def _l10n_ru_kkm_respect_rate_limit(receipt, last_request):
-        group = (receipt.company_id.id, receipt.vendor)
-        wait = POLL_SPACING - (time.monotonic() - last_request.get(group, float("-inf")))
-        if wait > 0:
-            time.sleep(wait)
-        last_request[group] = time.monotonic()
-
-    def _l10n_ru_kkm_poll_once(self):
-        """One status request; counted even when it fails, and a failure leaves the receipt flagged."""
+    def _l10n_ru_kkm_pace_key(self):
         self.ensure_one()
-        self.sudo().write({"poll_count": self.poll_count + 1, "last_poll_at": fields.Datetime.now()})
-        self._l10n_ru_kkm_guarded(self._l10n_ru_kkm_ask)
-        still_pending = self.state in ("sent", "unknown")
-        if (
-            still_pending
-            and self.poll_count >= self.company_id.l10n_ru_kkm_max_polls
-            and not self.needs_attention
-        ):
-            self._l10n_ru_kkm_write(
-                dict(pb.values(pb.problem("no_result", count=self.poll_count)), needs_attention=True)
-            )
-            self._l10n_ru_kkm_notify_failure()
+        return f"{self.vendor}:{self.group_code or self._l10n_ru_kkm_cash_register().id}"
+
+    def _l10n_ru_kkm_wait_for_slot(self):
+        """Wait for this receipt's group's next status-request slot (one request)."""
+        self.ensure_one()
+        ahead = self.env["l10n_ru_kkm.register"]._l10n_ru_kkm_reserve_slots(
+            self._l10n_ru_kkm_pace_key(), 1, POLL_SPACING
+        )
+        self._l10n_ru_kkm_wait_until(time.monotonic() + ahead, self._l10n_ru_kkm_pace_key())
+
+    @api.model
+    def _l10n_ru_kkm_wait_until(self, slot, pace_key):
+        """Sleep until ``slot`` (monotonic); a worker too late for it takes a new one."""
+        while True:
+            wait = slot - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait >= -LATE_TOLERANCE or POLL_SPACING <= 0:
+                return
+            else:
+                ahead = self.env["l10n_ru_kkm.register"]._l10n_ru_kkm_reserve_slots(pace_key, 1, POLL_SPACING)
+                slot = time.monotonic() + ahead
 
     # -- recovery ------------------------------------------------------------------------
 

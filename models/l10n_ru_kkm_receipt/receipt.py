@@ -6,8 +6,11 @@ callbacks), ``follow_ups`` (what a registration sets off), ``actions`` (what acc
 ``problems`` (what needs someone) and ``report``. docs/architecture.rst draws it.
 """
 
+from markupsafe import escape
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import MissingError, UserError
+from odoo.tools.mail import generate_tracking_message_id
 
 from ...vendors import safe
 from ...vendors.receipt import CORRECTION_TYPES
@@ -279,6 +282,13 @@ class L10nRuKkmReceipt(models.Model):
     )
     poll_count = fields.Integer(string="Status requests", readonly=True, copy=False)
     last_poll_at = fields.Datetime(string="Last status request", readonly=True, copy=False)
+    next_poll_at = fields.Datetime(
+        string="Next status request",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="When the service's result is due: the poll cron asks then, at the service's pace.",
+    )
     # -- re-issue (resell) chain -----------------------------------------------------------
     origin_receipt_id = fields.Many2one(
         "l10n_ru_kkm.receipt",
@@ -329,6 +339,71 @@ class L10nRuKkmReceipt(models.Model):
 
     # -- the state machine ------------------------------------------------------------------
 
+    def _message_track(self, fields_iter, initial_values_dict):
+        """mail.thread's tracking, with the notes of a whole batch in one INSERT: receipts
+        change state by the hundred (docs/architecture.rst, "Speed and scale"). Receipts have
+        no tracking subtype, so mail.thread would log each as a note, one by one."""
+        if not fields_iter:
+            return {}
+        tracked_fields = self.fields_get(
+            fields_iter, attributes=("string", "type", "selection", "currency_field")
+        )
+        tracking = {}
+        for record in self:
+            try:
+                tracking[record.id] = record._mail_track(tracked_fields, initial_values_dict[record.id])
+            except MissingError:
+                continue
+        precommit = self.env.cr.precommit.data
+        bodies = precommit.pop(f"mail.tracking.message.{self._name}", {})
+        authors = precommit.pop(f"mail.tracking.author.{self._name}", {})
+        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        reply_to = {}
+        values_list, tracking_values = [], []
+        for record in self:
+            changes, tracking_value_ids = tracking.get(record.id, (None, None))
+            if not changes or not tracking_value_ids:
+                continue
+            author = authors.get(record.id)
+            author_id, email_from = record._message_compute_author(author.id if author else None, None)
+            body = (
+                bodies[record.id] if record.id in bodies else record._track_get_default_log_message(changes)
+            )
+            values_list.append(
+                {
+                    "author_id": author_id,
+                    "email_from": email_from,
+                    "model": self._name,
+                    "res_id": record.id,
+                    "record_alias_domain_id": False,
+                    "record_company_id": False,
+                    "message_type": "notification",
+                    "is_internal": True,
+                    "subtype_id": subtype_id,
+                    "body": escape(body or ""),
+                    "email_add_signature": False,
+                    "message_id": generate_tracking_message_id("message-notify"),
+                    "reply_to": reply_to.get(author_id)
+                    or reply_to.setdefault(
+                        author_id,
+                        self.env["mail.thread"]._notify_get_reply_to(default=email_from, author_id=author_id)[
+                            False
+                        ],
+                    ),
+                }
+            )
+            tracking_values.append([command[2] for command in tracking_value_ids])
+        if values_list:
+            messages = self.sudo()._message_create(values_list)
+            self.env["mail.tracking.value"].sudo().create(
+                [
+                    dict(values, mail_message_id=message.id)
+                    for message, message_values in zip(messages, tracking_values, strict=True)
+                    for values in message_values
+                ]
+            )
+        return tracking
+
     def _l10n_ru_kkm_set_state(self, new_state, **values):
         """The only way a receipt changes state; refuses moves not in TRANSITIONS."""
         for receipt in self:
@@ -344,7 +419,11 @@ class L10nRuKkmReceipt(models.Model):
         # Users only read receipts; their state is the module's business.
         self._l10n_ru_kkm_write(dict(values, state=new_state))
         if new_state == "done":
-            self._l10n_ru_kkm_on_done()
+            registered = self.env.context.get("l10n_ru_kkm_registered")
+            if registered is not None:  # a batch of answers: its follow-ups run together
+                registered.extend(self.ids)
+            else:
+                self._l10n_ru_kkm_on_done()
 
     def _l10n_ru_kkm_write(self, values):
         """Write values, some of which may come from a service, made safe to store."""

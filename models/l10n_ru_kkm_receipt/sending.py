@@ -111,11 +111,12 @@ class L10nRuKkmReceipt(models.Model):
                     "error", error_kind="data", error_code=False, **pb.values(refusal)
                 )
                 continue
-            if receipt.state == "to_send" and receipt._l10n_ru_kkm_may_be_held():
+            # Committed before the request leaves, and kept whatever happens next.
+            attempt, held_before = receipt._l10n_ru_kkm_mark_in_flight(with_history=True)
+            if receipt.state == "to_send" and held_before:
                 # An earlier worker stopped after its request may have left: ask before anything else.
                 receipt._l10n_ru_kkm_set_state("unknown")
-            # Committed before the request leaves, and kept whatever happens next.
-            flight = Flight(receipt._l10n_ru_kkm_mark_in_flight())
+            flight = Flight(attempt)
             receipt._l10n_ru_kkm_guarded(lambda r=receipt, f=flight: r._l10n_ru_kkm_register(f))
 
     def _l10n_ru_kkm_send_refusal(self):
@@ -145,18 +146,17 @@ class L10nRuKkmReceipt(models.Model):
 
     # -- certainty (docs/architecture.rst, "Exactly once") ---------------------------------
 
-    def _l10n_ru_kkm_mark_in_flight(self):
-        """An attempt row committed before the request leaves: the service may hold it from now."""
-        return self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(
-            {
-                "receipt_id": self.id,
-                "register_id": self._l10n_ru_kkm_cash_register().id,
-                "action": "register",
-                "external_id": self.external_id,
-                "may_hold": True,
-                "message": self.env._("Registration request leaving"),
-            }
+    def _l10n_ru_kkm_mark_in_flight(self, with_history=False):
+        """An attempt row committed before the request leaves: the service may hold it from now.
+
+        ``with_history``: also whether an earlier registration under the same external id may
+        have reached the service (read by the same statement).
+        """
+        self.ensure_one()
+        attempt, held_before = self.env["l10n_ru_kkm.receipt.attempt"]._l10n_ru_kkm_in_flight(
+            self, self._l10n_ru_kkm_cash_register(), self.env._("Registration request leaving")
         )
+        return (attempt, held_before) if with_history else attempt
 
     def _l10n_ru_kkm_may_be_held(self):
         """Whether a registration under the current external id may have reached the service."""
@@ -299,8 +299,27 @@ class L10nRuKkmReceipt(models.Model):
 
     def _l10n_ru_kkm_log_exchange(self, exchange, flight=None):
         """Write the attempt in its own transaction, so a rollback of the send keeps it."""
-        values = {
+        values = self._l10n_ru_kkm_exchange_values(exchange)
+        if exchange.action == "register" and flight:
+            values.update(external_id=self.external_id, may_hold=True)
+            flight.record(values)
+        else:
+            self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(values)
+        self.invalidate_recordset(["attempt_ids"])
+
+    def _l10n_ru_kkm_log_exchanges(self, exchanges):
+        """Log (receipt, exchange) pairs of status requests in one INSERT of their own."""
+        if exchanges:
+            self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(
+                [receipt._l10n_ru_kkm_exchange_values(exchange) for receipt, exchange in exchanges]
+            )
+            self.invalidate_model(["attempt_ids"])
+
+    def _l10n_ru_kkm_exchange_values(self, exchange):
+        self.ensure_one()
+        return {
             "receipt_id": self.id,
+            "company_id": self.company_id.id,
             "register_id": self._l10n_ru_kkm_cash_register().id,
             "action": exchange.action,
             "url": exchange.url,
@@ -312,12 +331,6 @@ class L10nRuKkmReceipt(models.Model):
             "request_payload": exchange.request,
             "response_payload": exchange.response,
         }
-        if exchange.action == "register" and flight:
-            values.update(external_id=self.external_id, may_hold=True)
-            flight.record(values)
-        else:
-            self.env["l10n_ru_kkm.receipt.attempt"]._log_independently(values)
-        self.invalidate_recordset(["attempt_ids"])
 
 
 class Flight:

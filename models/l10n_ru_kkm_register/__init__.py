@@ -2,4 +2,4 @@
 # shows (health). docs/architecture.rst, "Cash registers".
 # isort: skip_file
 from . import register
-from . import routing, health
+from . import routing, health, pace

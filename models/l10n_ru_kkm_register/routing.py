@@ -1,6 +1,9 @@
 """Which register takes a new receipt (docs/architecture.rst, "Cash registers")."""
 
-from odoo import api, models
+from odoo import api, models, tools
+
+# What routing reads: a change to one of these forgets the cached routing table.
+ROUTING_FIELDS = {"active", "sequence", "company_id", "journal_ids", "team_ids", "categ_ids"}
 
 
 class L10nRuKkmRegister(models.Model):
@@ -16,7 +19,8 @@ class L10nRuKkmRegister(models.Model):
         sells through its own), product category; then the company's default register.
         """
         company = move.company_id
-        registers = self.sudo().search([("company_id", "=", company.id)])
+        table = self._l10n_ru_kkm_routing_table(company.id)
+        registers = self.sudo().browse([row[0] for row in table])
         default = company.l10n_ru_kkm_register_id
         default = default if default.active else registers[:1] or company._l10n_ru_kkm_default_register()
         sales = (move.l10n_ru_kkm_receipt_ids | move.reversed_entry_id.l10n_ru_kkm_receipt_ids).filtered(
@@ -32,16 +36,49 @@ class L10nRuKkmRegister(models.Model):
                 old=held.name,
                 new=compatible.name,
             )
-        team = move.team_id if "team_id" in move._fields else None
-        categories = move.invoice_line_ids.product_id.categ_id
-        for register in registers:
-            if move.journal_id in register.journal_ids:
-                return register, ""
-        for register in registers:
-            if team and team in register.team_ids:
-                return register, ""
-        for register in registers.filtered("categ_ids"):
-            covered = self.env["product.category"].search([("id", "child_of", register.categ_ids.ids)])
+        team = move.team_id.id if "team_id" in move._fields else None
+        categories = set(move.invoice_line_ids.product_id.categ_id.ids)
+        for register_id, journals, _teams, _categories in table:
+            if move.journal_id.id in journals:
+                return self.sudo().browse(register_id), ""
+        for register_id, _journals, teams, _categories in table:
+            if team and team in teams:
+                return self.sudo().browse(register_id), ""
+        for register_id, _journals, _teams, covered in table:
             if categories & covered:
-                return register, ""
+                return self.sudo().browse(register_id), ""
         return default, ""
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _l10n_ru_kkm_routing_table(self, company_id):
+        """The company's active registers in sequence, each with its journals, teams and
+        categories (with their subcategories): read once, not at every posting."""
+        table = []
+        for register in self.sudo().search([("company_id", "=", company_id)]):
+            covered = self.env["product.category"]
+            if register.categ_ids:
+                covered = covered.search([("id", "child_of", register.categ_ids.ids)])
+            table.append(
+                (
+                    register.id,
+                    frozenset(register.journal_ids.ids),
+                    frozenset(register.team_ids.ids),
+                    frozenset(covered.ids),
+                )
+            )
+        return tuple(table)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if ROUTING_FIELDS & set(vals):
+            self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()

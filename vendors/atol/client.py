@@ -5,6 +5,7 @@ store shared by all workers, and an ``on_exchange`` callback for its attempt log
 shared/vendor-docs/ (the protocol texts) and docs/architecture.rst, "Vendors".
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,6 +56,11 @@ class MemoryTokenStore:
 
     def set(self, token, expiry):
         self.token, self.expiry = token, expiry
+
+    @contextmanager
+    def renewal(self):
+        """While renewing, other renewals wait (nothing to wait for in one process)."""
+        yield
 
 
 def _now():
@@ -167,22 +173,32 @@ class AtolV4Client(V4Payload, Client):
 
     def _authorized(self, action, method, url, payload):
         """Call with a valid token; renew it once on errors 10/11."""
+        rejected = ""
         for first_try in (True, False):
-            token = self._valid_token()
+            token = self._valid_token(rejected)
             if isinstance(token, oc.Outcome):
                 return token
             http_status, body = self._exchange(action, method, url, payload, token=token)
             if answers._code(answers._dict(body.get("error"))) in TOKEN_REFRESH_CODES and first_try:
-                self.token_store.set("", None)
+                rejected = token
                 continue
             return http_status, body
         return http_status, body
 
-    def _valid_token(self):
-        token, expiry = self.token_store.get()
-        if token and expiry and expiry - TOKEN_MARGIN > _now():
+    def _valid_token(self, rejected=""):
+        """The stored token, or a new one: one worker renews it while the others wait for its
+        token instead of asking ATOL too (docs/architecture.rst, "Speed and scale")."""
+        token = self._usable_token(rejected)
+        if token:
             return token
-        return self._fetch_token()
+        with self.token_store.renewal():
+            return self._usable_token(rejected) or self._fetch_token()
+
+    def _usable_token(self, rejected):
+        token, expiry = self.token_store.get()
+        if token and token != rejected and expiry and expiry - TOKEN_MARGIN > _now():
+            return token
+        return ""
 
     def _fetch_token(self):
         url = f"{self._version_url()}/getToken"
