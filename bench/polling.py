@@ -69,7 +69,8 @@ def copy_receipts(registry, sandbox, rows, count):
     with common.environment(registry) as env:
         env.cr.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'l10n_ru_kkm_receipt' "
-            "AND column_name NOT IN ('id', 'external_id', 'vendor_uuid', 'next_poll_at', 'poll_count')"
+            "AND column_name NOT IN ('id', 'external_id', 'vendor_uuid', 'next_poll_at', 'poll_count', 'part', "
+            "'part_count', 'request_payload')"
         )
         columns = [row[0] for row in env.cr.fetchall()]
         listed = ", ".join(f'"{name}"' for name in columns)
@@ -90,9 +91,13 @@ def copy_receipts(registry, sandbox, rows, count):
                 timeout=10,
             ).json()
             env.cr.execute(
-                f"INSERT INTO l10n_ru_kkm_receipt ({listed}, external_id, vendor_uuid, poll_count) "
-                f"SELECT {listed}, %s, %s, 0 FROM l10n_ru_kkm_receipt WHERE id = %s",
-                (external_id, answer["uuid"], template_id),
+                # A part number of its own: one open receipt per invoice and part (the copies share
+                # their template's invoice).
+                # The frozen request names its own external id (the report is compared with it).
+                f"INSERT INTO l10n_ru_kkm_receipt ({listed}, external_id, vendor_uuid, poll_count, part, "
+                f"part_count, request_payload) SELECT {listed}, %s, %s, 0, %s, %s, "
+                "jsonb_set(request_payload, '{external_id}', to_jsonb(%s::text)) FROM l10n_ru_kkm_receipt WHERE id = %s",
+                (external_id, answer["uuid"], number + 2, number + 2, external_id, template_id),
             )
         env.cr.execute("UPDATE l10n_ru_kkm_receipt SET next_poll_at = NULL WHERE state = 'sent'")
 

@@ -75,6 +75,7 @@ def setup(registry, sandbox, groups):
     from odoo import Command
 
     company_id, partner_id, _product_id = common.setup_company(registry, sandbox.url)
+    clean(registry, company_id)  # what an interrupted run left refers to the old registers
     product_ids = []
     with common.environment(registry) as env:
         company = env["res.company"].browse(company_id)
