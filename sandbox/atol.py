@@ -182,6 +182,8 @@ class AtolService:
             document.fiscal = register.issue(document.operation, document.total)
             document.payload = document.fiscal.atol_payload()
             document.status = "done"
+            content = document.request.get("receipt") or {}
+            app.marking.registered(document.operation, content.get("items"))
 
     def report_body(self, document):
         """The result package (v4 Табл.5 / v5 §5.3), the same for GET and callback."""

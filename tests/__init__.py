@@ -39,6 +39,7 @@ from . import (
     test_sandbox_common,
     test_sandbox_faults,
     test_sandbox_ledger,
+    test_sandbox_marking,
     test_sandbox_tls,
     test_sandbox_validation,
     test_security,
