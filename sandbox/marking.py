@@ -116,6 +116,20 @@ class MarkingService:
             elif operation == "sell_refund":
                 self.sold -= codes
 
+    @staticmethod
+    def marks_result(items):
+        """ATOL's ``marks_result`` (tag 2106) of a v5 receipt's items: 15 (code and status right)
+        for an item that carries the permissive mode's check, else 3 (status not checked)."""
+        return [
+            {
+                "position": position,
+                "mark_code": item["mark_code"]["gs1m"],
+                "result": 15 if item.get("sectoral_item_props") else 3,
+            }
+            for position, item in enumerate(items or ())
+            if (item.get("mark_code") or {}).get("gs1m")
+        ]
+
     # -- routing -----------------------------------------------------------------------------
 
     def route(self, path, method):

@@ -20,6 +20,7 @@ from . import (
     test_generated_invoices,
     test_i18n,
     test_install,
+    test_marking,
     test_marking_client,
     test_never_wrong,
     test_payload_validation,
