@@ -63,7 +63,7 @@ class L10nRuKkmMarkCheck(models.Model):
         required=True,
         readonly=True,
     )
-    reasons = fields.Char(string="Reasons", readonly=True, help="Why the sale was refused (codes).")
+    reasons = fields.Char(readonly=True, help="Why the sale was refused (codes).")
     reason_text = fields.Char(string="Why refused", compute="_compute_reason_text")
     req_id = fields.Char(string="Check ID (reqId)", readonly=True)
     req_timestamp = fields.Char(string="Check time (reqTimestamp)", readonly=True)
@@ -73,7 +73,7 @@ class L10nRuKkmMarkCheck(models.Model):
         string="Requisite (tag 1265)", readonly=True, help="The value the receipt carries for this code."
     )
     checked_at = fields.Datetime(string="Checked at", readonly=True)
-    answer = fields.Json(string="Answer", readonly=True, help="What the marking system said of the code.")
+    answer = fields.Json(readonly=True, help="What the marking system said of the code.")
     receipt_result = fields.Selection(
         selection=RECEIPT_RESULTS,
         string="Result on the receipt (tag 2106)",
