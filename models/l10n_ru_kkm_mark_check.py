@@ -165,15 +165,14 @@ class L10nRuKkmMarkCheck(models.Model):
         results = (payload or {}).get("marks_result") if isinstance(payload, dict) else None
         if not isinstance(results, list):
             return
-        checks = self.sudo().search([("move_id", "=", move.id)])
+        checks = self.sudo().search([("move_id", "=", move.id)])  # the newest first
         known = {value for value, _label in RECEIPT_RESULTS}
         for entry in results:
             if not isinstance(entry, dict) or str(entry.get("result")) not in known:
                 continue
             code = _decoded(entry.get("mark_code"))
-            checks.filtered(lambda c, code=code: c.code == code).write(
-                {"receipt_result": str(entry["result"])}
-            )
+            newest = checks.filtered(lambda c, code=code: c.code == code)[:1]
+            newest.write({"receipt_result": str(entry["result"])})
 
 
 def _verdict(verdict):

@@ -134,20 +134,21 @@ class TestMarking(KkmSandboxCommon):
         self.assertIn("не введён в оборот", russian)
         self.assertIn("Ничего не зарегистрировано", russian)
 
-    def test_a_fixed_code_is_sold_after_a_reset(self):
-        move = self.sell(["BLOCKED8"])
+    def test_a_code_unblocked_is_sold_after_a_reset(self):
+        self.sandbox.marking.set_code(full("OK8"), isBlocked=True)
+        move = self.sell(["OK8"])
         self.assertEqual(move.l10n_ru_kkm_receipt_ids.state, "error")
         move.button_draft()
-        line = move.invoice_line_ids
-        move.write({"invoice_line_ids": [Command.update(line.id, {"l10n_ru_kkm_mark_codes": code("OK8")})]})
+        self.sandbox.marking.set_code(full("OK8"))  # unblocked by the authorities
         with self.trapped() as trap:
             move.action_post()
             receipt = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state != "cancelled")
             self.drive(trap, receipt)
         self.assertEqual(receipt.state, "done", receipt.error_message)
-        # Every check is kept, the newest first.
+        # Every check is kept, the newest first; ATOL's tag 2106 goes to the newest.
         checks = move.l10n_ru_kkm_mark_check_ids.sorted("id", reverse=True)
         self.assertEqual(checks.mapped("verdict"), ["allowed", "refused"])
+        self.assertEqual(checks.mapped("receipt_result"), ["15", False])
 
     def test_marked_goods_need_their_codes_and_a_protocol_that_carries_the_check(self):
         move = self.sell([], post=False)

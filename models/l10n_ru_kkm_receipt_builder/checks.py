@@ -76,7 +76,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         if not taxes:
             return "none", None
         codes = {self.env["account.tax"]._l10n_ru_kkm_vat_code_of(tax.id) for tax in taxes}
-        where = {"line": line.name or line.product_id.display_name, "move": line.move_id.display_name}
+        where = self._where(line)
         if len(taxes) != 1 or not all(codes):
             return "none", problem("vat_code", taxes=", ".join(taxes.mapped("name")), **where)
         code = codes.pop()
