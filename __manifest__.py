@@ -25,6 +25,7 @@
         "views/account_tax_views.xml",
         "views/product_views.xml",
         "views/res_config_settings_views.xml",
+        "views/l10n_ru_kkm_marking_views.xml",
         "views/kkm_report_templates.xml",
         "views/portal_templates.xml",
         "report/l10n_ru_kkm_receipt_reports.xml",

@@ -8,3 +8,8 @@ UPDATE l10n_ru_kkm_register
        atol_token = NULL,
        atol_token_expiry = NULL,
        checkonline_certificate_id = NULL;
+-- ... nor check marking codes with the company's own credentials (permissive mode).
+UPDATE res_company
+   SET l10n_ru_kkm_mark_url = NULL,
+       l10n_ru_kkm_mark_api_key = NULL,
+       l10n_ru_kkm_mark_local_password = NULL;

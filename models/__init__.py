@@ -12,6 +12,7 @@ from . import (
     l10n_ru_kkm_cli,
     l10n_ru_kkm_client,
     l10n_ru_kkm_discrepancy,
+    l10n_ru_kkm_mark_check,
     l10n_ru_kkm_reconciliation_total,
     l10n_ru_kkm_register,
     l10n_ru_kkm_receipt_attempt,

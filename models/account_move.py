@@ -16,6 +16,9 @@ class AccountMove(models.Model):
     l10n_ru_kkm_receipt_ids = fields.One2many(
         "l10n_ru_kkm.receipt", "move_id", string="Fiscal receipts", readonly=True
     )
+    l10n_ru_kkm_mark_check_ids = fields.One2many(
+        "l10n_ru_kkm.mark.check", "move_id", string="Marking checks", readonly=True
+    )
     l10n_ru_kkm_state = fields.Selection(
         selection=STATES,
         string="Fiscal receipt",

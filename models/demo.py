@@ -1,7 +1,8 @@
 from odoo import Command, api, models
 
 DEMO_COMPANY_NAME = "ООО «Ромашка»"
-SANDBOX_ATOL_URL = "http://127.0.0.1:8090/possystem"
+SANDBOX_URL = "http://127.0.0.1:8090"
+SANDBOX_ATOL_URL = f"{SANDBOX_URL}/possystem"
 
 
 class L10nRuKkmDemo(models.AbstractModel):
@@ -78,6 +79,12 @@ class L10nRuKkmDemo(models.AbstractModel):
                 "l10n_ru_kkm_payment_address": "https://romashka.example.ru",
                 "l10n_ru_kkm_email": "shop@romashka.example.ru",
                 "l10n_ru_kkm_sno": "osn",
+                # The permissive mode's check, off until turned on, points at the sandbox too.
+                "l10n_ru_kkm_mark_url": f"{SANDBOX_URL}/marking",
+                "l10n_ru_kkm_mark_api_key": "sandbox-marking-key",
+                "l10n_ru_kkm_mark_local_url": f"{SANDBOX_URL}/localmodule",
+                "l10n_ru_kkm_mark_local_login": "admin",
+                "l10n_ru_kkm_mark_local_password": "admin",
             }
         )
         users = self.env.ref("base.user_root") | self.env.ref("base.user_admin")

@@ -134,6 +134,36 @@ TEMPLATES = {
         "rebuilt part by part. Register a correction instead."
     ),
     "service_cannot_accept": _lt("The service cannot accept this receipt: %(reason)s"),
+    # -- marked goods in the permissive mode (vendors/marking) ---------------------------
+    "mark_permissive_unsupported": _lt(
+        'Line "%(line)s" of %(move)s: marked goods under the permissive mode must carry the check '
+        "of their codes on the receipt (tag 1260), which %(service)s cannot take. Register them "
+        "through ATOL Online v5 (FFD 1.2): choose it as the service of the cash register."
+    ),
+    "mark_codes_missing": _lt(
+        'Line "%(line)s" of %(move)s: marked goods under the permissive mode are sold only with '
+        "their codes checked. Reset the invoice to draft, scan one code per unit into the line's "
+        "Marking codes, then confirm it again."
+    ),
+    "mark_code_refused": _lt(
+        'Line "%(line)s" of %(move)s: the marking code %(code)s may not be sold: %(reason)s '
+        "(GIS MT check %(check)s). Nothing was registered. Reset the invoice to draft, replace "
+        "the code (another unit) or remove the item, then confirm it again."
+    ),
+    "mark_check_waiting": _lt(
+        "The marking codes of %(move)s could not be checked (%(error)s): the receipt waits and "
+        "the check is made again automatically; nothing is registered before it answers."
+    ),
+    "mark_check_denied": _lt(
+        "The marking check refused the credentials (%(error)s): an administrator must correct "
+        "the API key or the local module's login in Settings › Invoicing › Fiscalization (54-FZ) "
+        "› Marked goods, then resend the receipt."
+    ),
+    "mark_check_settings": _lt(
+        "The marking check of %(company)s is not set up: an administrator must enter the GIS MT "
+        "API key (online check) or the local module's address (local check or offline fallback) "
+        "in Settings › Invoicing › Fiscalization (54-FZ) › Marked goods, then resend the receipt."
+    ),
     "not_posted": _lt(
         "%(move)s is not posted: its receipt is not sent. Confirm it again to register its receipt."
     ),
@@ -191,6 +221,22 @@ LEVEL_OF = {
     "interrupted": "warning",
     "unexpected": "warning",
     "no_result": "warning",
+    "mark_check_waiting": "warning",
+}
+# Parameters that name a term of a vocabulary: rendered in the reader's language as well.
+TERMS = {
+    "reason": {
+        "sold": _lt("already sold (withdrawn from circulation)"),
+        "blocked": _lt("blocked by the supervising authorities"),
+        "expired": _lt("its expiry date has passed"),
+        "not_found": _lt("unknown to the marking system"),
+        "invalid": _lt("not a valid code"),
+        "not_verified": _lt("its verification key did not verify"),
+        "not_utilised": _lt("its application to the goods was never reported"),
+        "not_realizable": _lt("not introduced into circulation"),
+        "gray_zone": _lt("in the grey zone (not accounted for in the marking system)"),
+        "check_error": _lt("the marking system answered an error for it"),
+    },
 }
 # The service's answers, by kind of failure (vendors.outcome).
 REFUSALS = {
@@ -226,6 +272,12 @@ class ReceiptProblems(UserError):
         super().__init__(render(env, [p.as_json() for p in self.problems]))
 
 
+class ReceiptMustWait(ReceiptProblems):
+    """What keeps a receipt from being built now, not for good (the marking check could not be
+    made and the company waits for it): the receipt waits without a request, and is built again
+    after the company's retry intervals (sending.py)."""
+
+
 def render(env, problems):
     """The problems as text, in the language of ``env``."""
     lines = []
@@ -233,11 +285,21 @@ def render(env, problems):
     for entry in problems or ():
         template = TEMPLATES.get(entry.get("code"))
         params = entry.get("params") or {}
+        params = {key: term(translate, key, value) for key, value in params.items()}
         if not template:
             lines.append(str(params.get("text") or entry.get("code") or ""))
             continue
         lines.append(translate(template, **params))
     return "\n".join(line for line in lines if line)
+
+
+def term(translate, key, value):
+    """A parameter in the reader's language: a vocabulary term's words (several, comma-separated),
+    else the value itself."""
+    vocabulary = TERMS.get(key)
+    if not vocabulary or not isinstance(value, str):
+        return value
+    return ", ".join(translate(vocabulary[word]) if word in vocabulary else word for word in value.split(","))
 
 
 def level(problems):

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from ..vendors import CLIENTS
+from ..vendors import CLIENTS, marking
 from ..vendors.receipt import TAXATION_SYSTEMS
 
 TAXATION_SYSTEM_LABELS = {
@@ -192,6 +192,82 @@ class ResCompany(models.Model):
         help="A receipt still waiting after this many status requests is flagged for attention; "
         "it keeps being asked about less often, never silently failed.",
     )
+
+    # -- marked goods: the permissive mode (vendors/marking; models/l10n_ru_kkm_mark_check.py) --
+    l10n_ru_kkm_permissive = fields.Boolean(
+        string="Check marking codes (permissive mode)",
+        help="Before a marked item is sold, its code is checked in GIS MT (Chestny ZNAK); a code "
+        "the check refuses stops the receipt, and the check goes into the receipt (tag 1260).",
+    )
+    l10n_ru_kkm_permissive_categ_ids = fields.Many2many(
+        "product.category",
+        "l10n_ru_kkm_permissive_categ_rel",
+        string="Product categories checked",
+        help="The marked goods under the permissive mode (and their subcategories). Empty: every "
+        "marked product.",
+    )
+    l10n_ru_kkm_mark_route = fields.Selection(
+        selection=[
+            (marking.ROUTE_ONLINE, "GIS MT online (API key)"),
+            (marking.ROUTE_LOCAL, "Local module or ТС ПИоТ"),
+        ],
+        string="Check through",
+        default=marking.ROUTE_ONLINE,
+        required=True,
+    )
+    l10n_ru_kkm_mark_fallback = fields.Selection(
+        selection=[
+            (marking.FALLBACK_WAIT, "Wait and check again"),
+            (marking.FALLBACK_LOCAL, "Ask the local module (offline check)"),
+            (marking.FALLBACK_EMERGENCY, "Sell without the check (emergency mode)"),
+        ],
+        string="When the check cannot be made",
+        default=marking.FALLBACK_WAIT,
+        required=True,
+        help="Emergency mode: only while the operator has declared an outage of GIS MT, as the "
+        "law allows; the receipt then carries no check.",
+    )
+    l10n_ru_kkm_mark_url = fields.Char(
+        string="Marking check URL", help="Replaces the operator's CDN (e.g. the module's sandbox)."
+    )
+    l10n_ru_kkm_mark_api_key = fields.Char(string="GIS MT API key", groups="base.group_system")
+    l10n_ru_kkm_mark_local_url = fields.Char(string="Local module URL", help="e.g. http://127.0.0.1:5995")
+    l10n_ru_kkm_mark_local_api = fields.Selection(
+        selection=[("lm", "Local module ЛМ ЧЗ (API v2)"), ("tspiot", "ТС ПИоТ (API v3)")],
+        string="Local module API",
+        default="lm",
+        required=True,
+    )
+    l10n_ru_kkm_mark_local_login = fields.Char(string="Local module login", groups="base.group_system")
+    l10n_ru_kkm_mark_local_password = fields.Char(string="Local module password", groups="base.group_system")
+
+    def _l10n_ru_kkm_marking_config(self):
+        """The marking check's settings (secrets read as the system: the check runs for anyone)."""
+        self.ensure_one()
+        company = self.sudo()
+        return marking.MarkingConfig(
+            route=company.l10n_ru_kkm_mark_route,
+            fallback=company.l10n_ru_kkm_mark_fallback,
+            test_mode=company.l10n_ru_kkm_test_mode,
+            cdn_url=company.l10n_ru_kkm_mark_url or "",
+            api_key=company.l10n_ru_kkm_mark_api_key or "",
+            local_url=company.l10n_ru_kkm_mark_local_url or "",
+            local_api=company.l10n_ru_kkm_mark_local_api,
+            local_login=company.l10n_ru_kkm_mark_local_login or "",
+            local_password=company.l10n_ru_kkm_mark_local_password or "",
+        )
+
+    def _l10n_ru_kkm_permissive_product(self, product):
+        """Whether ``product`` (a template) is sold under the permissive mode here."""
+        self.ensure_one()
+        if not (self.l10n_ru_kkm_permissive and product.l10n_ru_kkm_marked):
+            return False
+        categories = self.l10n_ru_kkm_permissive_categ_ids
+        if not categories:
+            return True
+        # The product's category or one above it (parent_path: "1/5/12/").
+        path = {int(part) for part in (product.categ_id.parent_path or "").split("/") if part}
+        return bool(path & set(categories.ids))
 
     @api.constrains("l10n_ru_kkm_retry_intervals", "l10n_ru_kkm_max_attempts", "l10n_ru_kkm_resume_hours")
     def _check_l10n_ru_kkm_retry_settings(self):

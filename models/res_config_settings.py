@@ -61,6 +61,44 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.l10n_ru_kkm_report_period", readonly=False
     )
 
+    # -- marked goods: the permissive mode ---------------------------------------------------
+    l10n_ru_kkm_permissive = fields.Boolean(related="company_id.l10n_ru_kkm_permissive", readonly=False)
+    l10n_ru_kkm_permissive_categ_ids = fields.Many2many(
+        related="company_id.l10n_ru_kkm_permissive_categ_ids", readonly=False
+    )
+    l10n_ru_kkm_mark_route = fields.Selection(related="company_id.l10n_ru_kkm_mark_route", readonly=False)
+    l10n_ru_kkm_mark_fallback = fields.Selection(
+        related="company_id.l10n_ru_kkm_mark_fallback", readonly=False
+    )
+    l10n_ru_kkm_mark_url = fields.Char(related="company_id.l10n_ru_kkm_mark_url", readonly=False)
+    l10n_ru_kkm_mark_api_key = fields.Char(
+        related="company_id.l10n_ru_kkm_mark_api_key", readonly=False, groups="base.group_system"
+    )
+    l10n_ru_kkm_mark_local_url = fields.Char(related="company_id.l10n_ru_kkm_mark_local_url", readonly=False)
+    l10n_ru_kkm_mark_local_api = fields.Selection(
+        related="company_id.l10n_ru_kkm_mark_local_api", readonly=False
+    )
+    l10n_ru_kkm_mark_local_login = fields.Char(
+        related="company_id.l10n_ru_kkm_mark_local_login", readonly=False, groups="base.group_system"
+    )
+    l10n_ru_kkm_mark_local_password = fields.Char(
+        related="company_id.l10n_ru_kkm_mark_local_password", readonly=False, groups="base.group_system"
+    )
+
+    def action_l10n_ru_kkm_check_marking_connection(self):
+        self.ensure_one()
+        kind, message = self.env["l10n_ru_kkm.mark.check"]._l10n_ru_kkm_check_connection(self.company_id)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Marking check"),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
+        }
+
     def action_l10n_ru_kkm_check_connection(self):
         self.ensure_one()
         kind, message = self.company_id._l10n_ru_kkm_check_connection()

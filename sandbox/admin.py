@@ -52,6 +52,12 @@ def _dispatch(app, request, name):
                 payment_address=spec.get("payment_address", ""),
             )
         return json_response(200, app.account_list(), "accounts")
+    if name == "marking":
+        if method == "POST":
+            app.marking.configure(**_body(request))
+        return json_response(200, app.marking.snapshot(), "marking")
+    if name == "marking/checks" and method == "GET":
+        return json_response(200, app.marking.checks(), "marking checks")
     if name == "config":
         if method == "POST":
             app.configure(**_body(request))

@@ -182,6 +182,11 @@ class AtolService:
             document.fiscal = register.issue(document.operation, document.total)
             document.payload = document.fiscal.atol_payload()
             document.status = "done"
+            content = document.request.get("receipt") or {}
+            app.marking.registered(document.operation, content.get("items"))
+            marks = app.marking.marks_result(content.get("items")) if document.version == "v5" else []
+            if marks:  # tag 2106: what the register found of each code (v5 §5.3)
+                document.payload["marks_result"] = marks
 
     def report_body(self, document):
         """The result package (v4 Табл.5 / v5 §5.3), the same for GET and callback."""

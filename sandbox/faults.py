@@ -7,7 +7,8 @@ Configuration (Python dict or JSON), one entry per fault kind::
      "http_5xx": {"probability": 0.05, "status": 502, "body": "html"}}
 
 Each entry fires for the next ``next`` matching requests, then with ``probability``. Targets
-are request kinds: get_token, register, report (ATOL) and complex (Checkonline); by default
+are request kinds: get_token, register, report (ATOL), complex (Checkonline), and mark_info,
+mark_health, mark_check, local_check (the marking check); by default
 every kind the fault makes sense for. Draws come from one RNG seeded with the sandbox seed and
 are made in a fixed order, so the same sequence of requests meets the same faults.
 
@@ -28,7 +29,17 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-TARGETS = ("get_token", "register", "report", "complex")
+TARGETS = (
+    "get_token",
+    "register",
+    "report",
+    "complex",
+    # the marking check (marking.py): the host list, health checks, checks, the local module
+    "mark_info",
+    "mark_health",
+    "mark_check",
+    "local_check",
+)
 KINDS = (
     "token_expiry",
     "latency",

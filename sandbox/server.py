@@ -32,6 +32,8 @@ from .faults import TARGETS, Decision, Faults
 from .fiscal import Registers
 from .httpd import Handler, Server, enable_stderr_log, hang_up, read_body, write
 from .ledger import Ledger
+from .marking import TARGETS as MARKING_TARGETS
+from .marking import MarkingService
 from .util import dumps, plain
 from .worker import CallbackSender, Processor
 
@@ -106,6 +108,7 @@ class Sandbox:
         self._seed_rngs(seed)
         self.atol = AtolService(self)
         self.checkonline = CheckonlineService(self)
+        self.marking = MarkingService(self)
         self.callbacks = CallbackSender(callback_timeout)
         self.processor = Processor(self.lock, self.atol.finalize, self.atol.after)
         self.server = None
@@ -266,6 +269,7 @@ class Sandbox:
             self.tokens.clear()
             self.registers.clear()
             self.checkonline.clear()
+            self.marking.clear()
             self.processor.clear()
             self._seed_rngs(self.seed)
             self.fault_plan.reset(self.seed)
@@ -394,6 +398,9 @@ class Sandbox:
         if path.startswith("/fr/api/v2/"):
             command = path.rsplit("/", 1)[-1]
             return None, lambda req: other_command(req, self.checkonline, command)
+        marking = self.marking.route(path, method)
+        if marking:
+            return marking
         if path.startswith("/sandbox/"):
             name = path[len("/sandbox/") :].strip("/")
             return "admin", lambda req: admin.handle(self, req, name)
@@ -418,7 +425,9 @@ class Sandbox:
             return Response(
                 status, BAD_GATEWAY_HTML.format(status=status, reason=reason).encode(), outcome, "text/html"
             )
-        if target == "complex":
+        if target in MARKING_TARGETS:
+            body = {"code": status, "description": reason}
+        elif target == "complex":
             body = self.checkonline._fce_body(5, "injected")
         else:
             with self.lock:  # ErrorServerConfiguration: the documented HTTP 500 / code 50

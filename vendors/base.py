@@ -50,6 +50,8 @@ class Client:
     supports_credit = False  # transfers on credit, their payment, advances (tag 1214 = 3, 6, 7)
     supports_agents = False  # agent and supplier data (tags 1222-1226)
     marking = ""  # how marking codes travel: "" (refused), "gtin_serial" (FFD 1.05), "full_code" (FFD 1.2)
+    # an item's industry requisite (tag 1260), which carries the permissive mode's marking check
+    industry_props = False
     max_items = None  # items per receipt; None: no limit documented
     needs_certificate = False  # authenticates with a TLS client certificate (else login and password)
     needs_group_code = False  # its account is a group of registers, named in the settings

@@ -149,6 +149,17 @@ class Agent:
 
 
 @dataclass(frozen=True)
+class IndustryProp:
+    """An industry requisite of an item (tag 1260): the permissive mode's check of its marking
+    code (vendors/marking)."""
+
+    federal_id: str  # tag 1262
+    date: str  # tag 1263, dd.mm.yyyy
+    number: str  # tag 1264
+    value: str  # tag 1265
+
+
+@dataclass(frozen=True)
 class Item:
     name: str
     price: Decimal
@@ -162,6 +173,7 @@ class Item:
     marked: bool = False  # goods under mandatory marking ("Честный знак")
     mark_code: str = ""  # the scanned code of this one unit (quantity 1), when known
     agent: Agent = None
+    industry_props: tuple = ()  # IndustryProp: the check of the mark code (permissive mode)
 
     @property
     def vat_sum(self):
@@ -231,6 +243,7 @@ def credit_payment(receipt, name_of):
             measurement_unit="",
             marked=False,
             mark_code="",
+            industry_props=(),
         )
         for item in receipt.items
     )

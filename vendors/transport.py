@@ -26,14 +26,18 @@ class Transport:
         self.timeouts = (connect_timeout, read_timeout)
         self.registering = registering  # actions whose request may register a document
 
-    def exchange(self, action, method, url, payload=None, logged_request=None, shown=None, **options):
+    def exchange(
+        self, action, method, url, payload=None, logged_request=None, shown=None, timeout=None, **options
+    ):
         """(response, JSON body or None). ``shown(body)`` is what the log keeps of the answer,
-        ``logged_request`` what it keeps of the request."""
+        ``logged_request`` what it keeps of the request; ``timeout`` replaces the transport's."""
         started = time.monotonic()
         report = self._reporter(action, url, started, logged_request)
         may_register = action in self.registering
         try:
-            response = self.session.request(method, url, json=payload, timeout=self.timeouts, **options)
+            response = self.session.request(
+                method, url, json=payload, timeout=timeout or self.timeouts, **options
+            )
         except requests.exceptions.ConnectTimeout as exc:
             report(message=str(exc), error_type="transport", reached=False)
             raise TransientError(f"{self.service} unreachable: {exc}", uncertain=False) from exc

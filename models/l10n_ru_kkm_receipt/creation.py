@@ -214,6 +214,12 @@ class L10nRuKkmReceipt(models.Model):
         self.ensure_one()
         try:
             parts = self._l10n_ru_kkm_build_requests()
+        except pb.ReceiptMustWait as error:
+            # The marking check could not be made: the receipt waits, without a request, and is
+            # built again later (sending.py, _l10n_ru_kkm_wait_for_check).
+            return [
+                dict(pb.values(*error.problems), state="to_send", request_payload=False, error_code=False)
+            ]
         except pb.ReceiptProblems as error:
             found = error.problems
         except UserError as error:

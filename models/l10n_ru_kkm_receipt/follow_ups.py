@@ -19,6 +19,9 @@ class L10nRuKkmReceipt(models.Model):
     def _l10n_ru_kkm_on_done(self):
         """Receipts just registered: start what waited for them, in this order."""
         self._l10n_ru_kkm_note_registered()
+        for receipt in self.filtered(lambda r: r.response_payload):  # tag 2106 of marked goods
+            payload = receipt.response_payload.get("payload")
+            self.env["l10n_ru_kkm.mark.check"]._l10n_ru_kkm_store_receipt_results(receipt.move_id, payload)
         self._l10n_ru_kkm_continue_reissue()
         self.filtered(lambda r: r.move_id.payment_state in PAID_STATES)._l10n_ru_kkm_register_credit_payment()
         sales = self.filtered(lambda r: r.operation == "sell" and r.payment_stage == "full")

@@ -474,7 +474,7 @@ class L10nRuKkmReceipt(models.Model):
                 ("next_attempt_at", "=", False),
                 ("write_date", "<=", overdue),
             ]
-        ).filtered(lambda r: r.request_payload and not r.needs_decision)
+        ).filtered(lambda r: (r.request_payload or r.state == "to_send") and not r.needs_decision)
         # identity_exact: a receipt whose job is merely late keeps its single pending job.
         stuck._l10n_ru_kkm_enqueue()
         return stuck

@@ -47,6 +47,9 @@ class L10nRuKkmReceipt(models.Model):
     def _l10n_ru_kkm_dispatch(self):
         """Start sending freshly prepared receipts, in the background or right after commit."""
         to_send = self.filtered(lambda r: r.state == "to_send")
+        waiting = to_send.filtered(lambda r: not r.request_payload)
+        waiting._l10n_ru_kkm_wait_for_check()
+        to_send -= waiting
         background = to_send.filtered(lambda r: r.company_id.l10n_ru_kkm_async)
         background._l10n_ru_kkm_enqueue()
         (to_send - background)._l10n_ru_kkm_send_after_commit()
@@ -101,7 +104,10 @@ class L10nRuKkmReceipt(models.Model):
         A retry and an uncertain outcome reuse the same request and external_id. Whatever
         happens, the receipt ends in a state that says it: no exception escapes for one receipt.
         """
-        sendable = self.sudo().filtered(
+        waiting = self.sudo().filtered(lambda r: r.state == "to_send" and not r.request_payload)
+        for receipt in waiting.try_lock_for_update(allow_referencing=True):
+            receipt._l10n_ru_kkm_guarded(receipt._l10n_ru_kkm_check_again)
+        sendable = (self.sudo() - waiting).filtered(
             lambda r: r.state in ("to_send", "unknown") and r.request_payload and not r.needs_decision
         )
         for receipt in sendable.try_lock_for_update(allow_referencing=True):
@@ -118,6 +124,23 @@ class L10nRuKkmReceipt(models.Model):
                 receipt._l10n_ru_kkm_set_state("unknown")
             flight = Flight(attempt)
             receipt._l10n_ru_kkm_guarded(lambda r=receipt, f=flight: r._l10n_ru_kkm_register(f))
+
+    # -- a receipt that waits for the marking check (the permissive mode) ---------------------
+
+    def _l10n_ru_kkm_wait_for_check(self):
+        """Check again after the company's next retry interval; the problem says why it waits."""
+        for receipt in self:
+            entry = (receipt.problems or [{}])[0]
+            found = pb.Problem(entry.get("code", "mark_check_waiting"), entry.get("params") or {})
+            receipt._l10n_ru_kkm_on_transient(TransientError(found.code, uncertain=False), found)
+
+    def _l10n_ru_kkm_check_again(self):
+        """Build the request of a receipt that waited for the marking check. One that is ready
+        is sent by a job of its own, once this transaction has committed its request
+        (docs/architecture.rst, "Exactly once", 1)."""
+        receipts = self._l10n_ru_kkm_prepare()
+        receipts.filtered(lambda r: r.state == "error")._l10n_ru_kkm_notify_failure()
+        receipts._l10n_ru_kkm_dispatch()
 
     def _l10n_ru_kkm_send_refusal(self):
         """Why this receipt may not leave now (its document is no longer posted), or None."""

@@ -87,12 +87,16 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
             if found:
                 problems.append(found)
             problems += self._line_problems(line, client)
+            problems += self._permissive_problems(receipt, line, client, self._where(line))
             lines.append(self._source_line(line, vat))
         if problems:
             raise ReceiptProblems(self.env, problems)
+        # Marked goods under the permissive mode: their codes are checked now (marking.py).
+        checked = self._checked_codes(receipt, product_lines - deducted)
         prepaid = -sum((_decimal(line.price_total) for line in deducted), Decimal(0))
         total, adjustment = self._settled(receipt, prepaid)
-        data = self._receipt(receipt, self._allocate(move, lines, total, adjustment), total)
+        items = self._with_checks(self._allocate(move, lines, total, adjustment), checked)
+        data = self._receipt(receipt, items, total)
         prepaid += self._advance_offset(receipt, data.total - prepaid)
         if prepaid:
             payments = [rd.Payment(rd.PAYMENT_ADVANCE, prepaid)]

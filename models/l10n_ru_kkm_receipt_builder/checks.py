@@ -76,7 +76,7 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         if not taxes:
             return "none", None
         codes = {self.env["account.tax"]._l10n_ru_kkm_vat_code_of(tax.id) for tax in taxes}
-        where = {"line": line.name or line.product_id.display_name, "move": line.move_id.display_name}
+        where = self._where(line)
         if len(taxes) != 1 or not all(codes):
             return "none", problem("vat_code", taxes=", ".join(taxes.mapped("name")), **where)
         code = codes.pop()
@@ -87,9 +87,14 @@ class L10nRuKkmReceiptBuilder(models.AbstractModel):
         return code, None
 
     @api.model
+    def _where(self, line):
+        """How a problem names a line: its label and its invoice."""
+        return {"line": line.name or line.product_id.display_name, "move": line.move_id.display_name}
+
+    @api.model
     def _line_problems(self, line, client):
         """Marking codes, agent data and printable text of a line, for the service of ``client``."""
-        where = {"line": line.name or line.product_id.display_name, "move": line.move_id.display_name}
+        where = self._where(line)
         problems = self._mark_code_problems(line, client, where) + self._agent_problems(line, where)
         product = line.product_id.product_tmpl_id
         refused = client.unprintable(self._item_name(line))

@@ -243,6 +243,7 @@ class AtolV5Client(V5Payload, AtolV4Client):
     correction_operations = ("sell_correction", "sell_refund_correction")
     correction_number_always = False
     marking = "full_code"
+    industry_props = True  # sectoral_item_props
     other_version = "atol_v4"
 
     @classmethod

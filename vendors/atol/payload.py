@@ -263,4 +263,10 @@ class V5Payload(V4Payload):
             values["mark_code"] = {"gs1m": base64.b64encode(item.mark_code.encode()).decode()}
             values["mark_processing_mode"] = "0"
             values["measure"] = rd.MEASURE_PIECE
+        if item.industry_props:
+            # Tag 1260: the permissive mode's check of the code (vendors/marking).
+            values["sectoral_item_props"] = [
+                {"federal_id": prop.federal_id, "date": prop.date, "number": prop.number, "value": prop.value}
+                for prop in item.industry_props
+            ]
         return values
