@@ -13,7 +13,7 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.modules import module as odoo_module
-from odoo.tools import SQL, hmac
+from odoo.tools import SQL, hmac, mute_logger
 
 from odoo.addons.queue_job.job import identity_exact
 
@@ -321,7 +321,8 @@ class L10nRuKkmReceipt(models.Model):
     def _l10n_ru_kkm_lock_batch(self):
         """The receipts of this batch this transaction could lock (one query)."""
         try:
-            with self.env.cr.savepoint(flush=False):
+            # Another cron worker may have just asked some of them: expected, not worth a log.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 return self.sudo().try_lock_for_update(allow_referencing=True)
         except psycopg2.errors.SerializationFailure:
             # One of them changed since this transaction began: lock them one by one.
@@ -401,7 +402,7 @@ class L10nRuKkmReceipt(models.Model):
         since this transaction began: it is then taken next time)."""
         self.ensure_one()
         try:
-            with self.env.cr.savepoint(flush=False):
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 return bool(self.sudo().try_lock_for_update(allow_referencing=True))
         except psycopg2.errors.SerializationFailure:
             return False
