@@ -41,7 +41,7 @@ sys.path.insert(0, BENCH)
 
 import posting_overhead as common  # noqa: E402 (the bench folder is not a package)
 
-SPACING = 1.1  # l10n_ru_kkm's POLL_SPACING: one status request per group every 1.1 s
+SPACING = 1.2  # l10n_ru_kkm's POLL_SPACING: one status request per group every 1.2 s
 FAULTS = {
     "http_5xx": {"probability": 0.03, "targets": ["register", "report"]},
     "lost_answer": {"probability": 0.03, "targets": ["register"]},

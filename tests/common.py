@@ -148,11 +148,13 @@ def make_checkonline_certificate(test_class, company):
 
 
 def results_due_at_once(test_class):
-    """A registered document's result is due at once, and again at once, in tests: the poll
-    cron's timing itself is tested in tests/test_scale.py."""
+    """A registered document's result is due at once, and again at once, and asked without
+    the service's pace, in tests: the timing and the pace themselves are tested where they are
+    patched back (tests/test_pipeline.py, tests/test_concurrency.py)."""
     for name in ("FIRST_POLL_AFTER", "CALLBACK_GRACE", "POLL_AGAIN_AFTER"):
         test_class.startClassPatcher(patch.object(polling, name, timedelta(0)))
     test_class.startClassPatcher(patch.object(polling, "WAIT_AHEAD", 0.0))
+    test_class.startClassPatcher(patch.object(polling, "POLL_SPACING", 0.0))
 
 
 @tagged("post_install", "-at_install")
