@@ -46,6 +46,7 @@ from . import (
     test_soak_checkonline,
     test_state_machine,
     test_tours,
+    test_truthful_screens,
     test_vendor_answers,
     test_vendor_atol,
 )
