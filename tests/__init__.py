@@ -25,6 +25,7 @@ from . import (
     test_pipeline,
     test_prepayment,
     test_problems,
+    test_reader_language,
     test_receipt_copy,
     test_receipt_flow,
     test_reconciliation,

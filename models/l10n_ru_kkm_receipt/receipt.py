@@ -93,7 +93,8 @@ class L10nRuKkmReceipt(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name", store=True, precompute=True)
+    # Read in the reader's language ("Sale INV/…", "Продажа INV/…"), never frozen in the poster's.
+    name = fields.Char(compute="_compute_name", search="_search_name")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     move_id = fields.Many2one(
         "account.move",
@@ -325,6 +326,7 @@ class L10nRuKkmReceipt(models.Model):
     def _compute_currency_id(self):
         self.currency_id = self.env.ref("base.RUB")
 
+    @api.depends_context("lang")
     @api.depends("operation", "payment_stage", "move_id.name", "part", "part_count")
     def _compute_name(self):
         labels = dict(self._fields["operation"]._description_selection(self.env))
@@ -342,6 +344,16 @@ class L10nRuKkmReceipt(models.Model):
                     count=receipt.part_count,
                 )
             receipt.name = name
+
+    @api.depends_context("lang")
+    @api.depends("name")
+    def _compute_display_name(self):
+        for receipt in self:
+            receipt.display_name = receipt.name
+
+    def _search_name(self, operator, value):
+        # The invoice's name is the part of a receipt's name that is in no language.
+        return [("move_id.name", operator, value)]
 
     # -- the state machine ------------------------------------------------------------------
 
