@@ -15,6 +15,7 @@ from . import (
     test_correction,
     test_credit,
     test_customer_receipt,
+    test_demo,
     test_e2e_sandbox,
     test_every_invoice,
     test_generated_invoices,
