@@ -7,6 +7,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.queue_job.job import Job
 
+from ..sandbox.server import Sandbox
 from .common import ATOL_URL, GROUP, KkmTestCommon
 
 
@@ -25,11 +26,12 @@ class TestTours(KkmTestCommon, HttpCase):
             job.state = "done"
         self.env.invalidate_all()
 
-    def _admin_in_the_company(self, lang="en_US"):
+    def _admin_in_the_company(self, lang="en_US", company=None):
+        company = company or self.company
         # The test chart has cash-basis taxes: the settings refuse to open with the option off.
-        self.company.tax_exigibility = True
+        company.tax_exigibility = True
         self.env.ref("base.user_admin").write(
-            {"company_ids": [Command.link(self.company.id)], "company_id": self.company.id, "lang": lang}
+            {"company_ids": [Command.link(company.id)], "company_id": company.id, "lang": lang}
         )
 
     def test_settings_check_connection_with_unsaved_changes(self):
@@ -86,3 +88,29 @@ class TestTours(KkmTestCommon, HttpCase):
         self._perform_jobs()
         self.assertEqual(receipt.state, "sent")
         self.assertEqual(len(self.atol.calls_to(f"{GROUP}/sell")), 1)
+
+    def test_the_demo_tells_its_story_in_russian(self):
+        sandbox = Sandbox(seed=19, done_delay=0, quiet=True).start()
+        self.addCleanup(sandbox.stop)
+        self.env["res.lang"]._activate_lang("ru_RU")
+        self.env["ir.module.module"]._load_module_terms(
+            ["base", "web", "mail", "account", "l10n_ru_kkm"], ["ru_RU"], overwrite=True
+        )
+        shop = self.env["l10n_ru_kkm.demo"]._populate()
+        shop.l10n_ru_kkm_service_url = f"{sandbox.url}/possystem"
+        move = self.env["account.move"].search(
+            [("company_id", "=", shop.id), ("state", "=", "draft"), ("move_type", "=", "out_invoice")]
+        )
+        self.assertEqual(len(move), 1)
+        self._admin_in_the_company(lang="ru_RU", company=shop)
+        admin = self.env.ref("base.user_admin")
+        move.invoice_user_id = admin
+        url = f"/odoo/action-account.action_move_out_invoice_type/{move.id}"
+        self.start_tour(url, "l10n_ru_kkm_demo_post", login="admin")
+        self._perform_jobs()
+        move.l10n_ru_kkm_receipt_ids._l10n_ru_kkm_fetch_report()
+        self.assertEqual(move.l10n_ru_kkm_state, "done", move.l10n_ru_kkm_problem)
+        self.start_tour(url, "l10n_ru_kkm_demo_done", login="admin")
+        receipt = move.l10n_ru_kkm_receipt_ids
+        receipt_url = f"/odoo/action-l10n_ru_kkm.l10n_ru_kkm_receipt_action/{receipt.id}"
+        self.start_tour(receipt_url, "l10n_ru_kkm_demo_copy", login="admin")

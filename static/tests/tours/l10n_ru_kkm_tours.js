@@ -186,3 +186,69 @@ registry.category("web_tour.tours").add("l10n_ru_kkm_portal_receipt", {
         },
     ],
 });
+
+// The demo's story, in Russian: the accountant confirms the order with a discount; its receipt
+// is being registered.
+registry.category("web_tour.tours").add("l10n_ru_kkm_demo_post", {
+    steps: () => [
+        {
+            content: "The demo order with its discount, marked goods and the agent's book",
+            trigger: ".o_form_view:contains(Кроссовки беговые):contains(Кассовая дисциплина)",
+        },
+        {
+            content: "Confirm the invoice",
+            trigger: ".o_form_view button[name='action_post']",
+            run: "click",
+        },
+        {
+            content: "The invoice says, in Russian, that its receipt is being registered",
+            trigger: ".alert-info:contains(Фискальный чек по этому счёту регистрируется)",
+        },
+    ],
+});
+
+// Once the service registered it: no banner, the receipt done.
+registry.category("web_tour.tours").add("l10n_ru_kkm_demo_done", {
+    steps: () => [
+        {
+            content: "No banner is left on the invoice",
+            trigger: ".o_form_view .o_form_sheet_bg:not(:has(.alert-info, .alert-danger))",
+        },
+        {
+            content: "Open the fiscal receipts of the invoice",
+            trigger: ".o_notebook a:contains(Фискальные чеки)",
+            run: "click",
+        },
+        {
+            content: "The receipt is done",
+            trigger: "div[name='l10n_ru_kkm_receipt_ids'] .o_data_row:contains(Зарегистрирован)",
+        },
+    ],
+});
+
+// The registered receipt, named in Russian, and its copy printed.
+registry.category("web_tour.tours").add("l10n_ru_kkm_demo_copy", {
+    steps: () => [
+        {
+            content: "The receipt is named in Russian",
+            trigger: ".o_form_view h1:contains(Приход)",
+        },
+        {
+            content: "Print the receipt copy",
+            trigger: ".o_form_view h1:contains(Приход)",
+            async run() {
+                const id = window.location.pathname.split("/").filter((part) => /^\d+$/.test(part)).pop();
+                const response = await fetch(`/report/html/l10n_ru_kkm.report_receipt_copy/${id}`);
+                const text = await response.text();
+                if (!response.ok || !text.includes("Кассовый чек") || !text.includes("Кроссовки беговые")) {
+                    throw new Error(`The receipt copy did not print (${response.status})`);
+                }
+                document.body.classList.add("o_l10n_ru_kkm_copy_printed");
+            },
+        },
+        {
+            content: "The receipt copy printed",
+            trigger: "body.o_l10n_ru_kkm_copy_printed",
+        },
+    ],
+});
