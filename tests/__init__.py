@@ -34,6 +34,7 @@ from . import (
     test_report,
     test_resell,
     test_runners,
+    test_russian_screens,
     test_sandbox_atol,
     test_sandbox_checkonline,
     test_sandbox_cli,
