@@ -7,6 +7,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import polib
 from lxml import etree
 
 from odoo.tests import Form, tagged
@@ -122,12 +123,32 @@ class TestTruthfulScreens(KkmTestCommon):
         wrong = [path for path in sorted(paths) if not self._path_exists(path.split(" › "))]
         self.assertFalse(wrong, "menu paths that lead nowhere:\n" + "\n".join(wrong))
 
-    def _path_exists(self, names):
+    def test_menu_paths_in_russian_are_those_of_the_russian_menus(self):
+        self.env["res.lang"]._activate_lang("ru_RU")
+        self.env["ir.module.module"]._load_module_terms(
+            ["base", "base_setup", "account", "l10n_ru_kkm"], ["ru_RU"], overwrite=True
+        )
+        segment = r"[А-ЯЁ][\w'’-]*(?: [\w'’-]+)*(?: \(54-ФЗ\))?"
+        path = re.compile(rf"(?:Выставление счетов|Настройки|Бухгалтерия|Фискальные чеки)(?: › {segment})+")
+        translated = polib.pofile(str(Path(__file__).parent.parent / "i18n" / "ru.po"))
+        paths = {found for entry in translated for found in path.findall(" ".join(entry.msgstr.split()))}
+        self.assertIn("Выставление счетов › Фискальные чеки › Настройка › Кассы", paths)
+        self.assertIn("Выставление счетов › Конфигурация › Налоги", paths)
+        self.assertIn("Настройки › Выставление счетов › Фискализация (54-ФЗ)", paths)
+        self.assertFalse(self._path_exists(["Бухгалтерия", "Конфигурация", "Налоги"], self.env))
+        ru = self.env(context=dict(self.env.context, lang="ru_RU"))
+        wrong = [
+            found for found in sorted(paths) if not self._path_exists(found.split(" › "), ru, "Настройки")
+        ]
+        self.assertFalse(wrong, "Russian menu paths that lead nowhere:\n" + "\n".join(wrong))
+
+    def _path_exists(self, names, env=None, settings="Settings"):
         """Whether ``names`` leads somewhere: menus (Odoo's sections may be skipped, as the menu
         bar shows them as headings), then within Settings an app, its blocks and settings."""
-        if names[0] == "Settings":
-            return self._settings_path_exists(names[1:])
-        menus = self.env["ir.ui.menu"].with_context(**{"ir.ui.menu.full_list": True}).sudo()
+        env = env or self.env
+        if names[0] == settings:
+            return self._settings_path_exists(names[1:], env)
+        menus = env["ir.ui.menu"].with_context(**{"ir.ui.menu.full_list": True}).sudo()
         level = menus.search([("parent_id", "=", False), ("name", "=", names[0])])
         for position, name in enumerate(names[1:], start=1):
             found = menus.search(
@@ -139,13 +160,13 @@ class TestTruthfulScreens(KkmTestCommon):
             )
             if not found:
                 return False
-            if name == "Settings" and found.action:
-                return self._settings_path_exists(["Invoicing", *names[position + 1 :]])
+            if name == settings and found.action:
+                return self._settings_path_exists([names[0], *names[position + 1 :]], env)
             level = found
         return True
 
-    def _settings_path_exists(self, names):
-        arch = self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"]
+    def _settings_path_exists(self, names, env):
+        arch = env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"]
         apps = etree.fromstring(arch).xpath("//app[@string=$name]", name=names[0]) if names else []
         if not apps:
             return False
