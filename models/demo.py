@@ -184,7 +184,9 @@ class L10nRuKkmDemo(models.AbstractModel):
                 "phone": "+7 495 222-33-44",
             },
         ]
-        return self.env["res.partner"].create([dict(v, country_id=russia, lang="ru_RU") for v in values])
+        # Russian speakers, when the database has Russian (receipts' item names follow it).
+        lang = {"lang": "ru_RU"} if self.env["res.lang"]._get_code("ru_RU") else {}
+        return self.env["res.partner"].create([dict(v, country_id=russia, **lang) for v in values])
 
     @api.model
     def _invoice(self, env, company, partner, lines, ref, move_type="out_invoice"):
