@@ -31,6 +31,7 @@
         "report/l10n_ru_kkm_receipt_reports.xml",
         "report/l10n_ru_kkm_receipt_templates.xml",
         "wizards/kkm_report_wizard_views.xml",
+        "wizards/kkm_vat_code_wizard_views.xml",
     ],
     "demo": ["demo/demo_company.xml"],
     "assets": {

@@ -16,6 +16,7 @@ from . import (
     l10n_ru_kkm_reconciliation_total,
     l10n_ru_kkm_register,
     l10n_ru_kkm_receipt_attempt,
+    mail_tracking_value,
     product_category,
     product_template,
     res_company,

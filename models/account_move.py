@@ -36,6 +36,11 @@ class AccountMove(models.Model):
     )
 
     l10n_ru_kkm_show_send = fields.Boolean(compute="_compute_l10n_ru_kkm_show_send")
+    l10n_ru_kkm_has_marked = fields.Boolean(
+        string="Marked goods on the invoice",
+        compute="_compute_l10n_ru_kkm_has_marked",
+        help="A customer invoice or credit note with marked goods: its lines ask for marking codes.",
+    )
     l10n_ru_kkm_problem = fields.Text(
         string="Fiscal receipt problem",
         compute="_compute_l10n_ru_kkm_problem",
@@ -51,18 +56,38 @@ class AccountMove(models.Model):
             failing = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r._l10n_ru_kkm_is_failing())
             move.l10n_ru_kkm_problem = "\n".join(r._l10n_ru_kkm_problem_text() for r in failing) or False
 
-    @api.depends("state", "move_type", "company_id", "payment_state", "l10n_ru_kkm_receipt_ids.state")
+    @api.depends("move_type", "invoice_line_ids.product_id")
+    def _compute_l10n_ru_kkm_has_marked(self):
+        for move in self:
+            move.l10n_ru_kkm_has_marked = move.move_type in FISCAL_MOVE_TYPES and any(
+                move.invoice_line_ids.mapped("l10n_ru_kkm_marked")
+            )
+
+    @api.depends(
+        "state",
+        "move_type",
+        "company_id",
+        "payment_state",
+        "l10n_ru_kkm_receipt_ids.state",
+        "l10n_ru_kkm_receipt_ids.needs_decision",
+    )
     def _compute_l10n_ru_kkm_show_send(self):
+        """Offered to create the missing receipts, or to send now a receipt that waits; never
+        while a receipt is being registered (sent, outcome unknown, or its request in flight)."""
         receipts = self.env["l10n_ru_kkm.receipt"]
         for move in self:
             live = move.l10n_ru_kkm_receipt_ids.filtered(lambda r: r.state != "cancelled")
+            being_registered = live.filtered(
+                lambda r: (
+                    r.state in ("sent", "unknown") or (r.state == "to_send" and r._l10n_ru_kkm_may_be_held())
+                )
+            )
             move.l10n_ru_kkm_show_send = (
                 move.move_type in FISCAL_MOVE_TYPES
                 and move.company_id.l10n_ru_kkm_enabled
+                and not being_registered
                 and not receipts._l10n_ru_kkm_refusal(move)
-                and (
-                    not live or any(r.state in ("to_send", "unknown") and not r.needs_decision for r in live)
-                )
+                and (not live or any(r.state == "to_send" and not r.needs_decision for r in live))
             )
 
     @api.depends(

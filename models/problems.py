@@ -21,8 +21,6 @@ def _lt(template):
 LEVELS = [("info", "Info"), ("warning", "Warning"), ("danger", "Danger")]
 _LEVEL_ORDER = [level for level, _label in LEVELS]
 
-SETTINGS = "Settings › Invoicing › Fiscalization (54-FZ)"
-
 TEMPLATES = {
     # -- the data of the invoice or the settings (nothing was sent) ----------------------
     "seller_inn": _lt(
@@ -75,7 +73,7 @@ TEMPLATES = {
     ),
     "no_product_lines": _lt("Invoice %(move)s has no product lines to put on a receipt."),
     "vat_code": _lt(
-        'Line "%(line)s" of %(move)s: set the fiscal VAT code on tax %(taxes)s (Accounting › '
+        'Line "%(line)s" of %(move)s: set the fiscal VAT code on tax %(taxes)s (Invoicing › '
         "Configuration › Taxes); a line may carry one VAT tax only."
     ),
     "vat20_after_change": _lt(
@@ -125,7 +123,7 @@ TEMPLATES = {
     ),
     "advance_vat": _lt(
         "The default sales tax of %(company)s has no fiscal VAT code: advances are registered at "
-        "its calculated rate. Set the code on the tax (Accounting › Configuration › Taxes) or "
+        "its calculated rate. Set the code on the tax (Invoicing › Configuration › Taxes) or "
         "choose a default sales tax in the accounting settings."
     ),
     "cannot_build": _lt("Invoice %(move)s cannot be turned into a fiscal receipt: %(reason)s"),

@@ -6,8 +6,8 @@ from ..vendors.receipt import TAXATION_SYSTEMS
 
 TAXATION_SYSTEM_LABELS = {
     "osn": "General (OSN)",
-    "usn_income": "Simplified, income (USN income)",
-    "usn_income_outcome": "Simplified, income minus expenses (USN income-expenses)",
+    "usn_income": "Simplified: income (USN)",
+    "usn_income_outcome": "Simplified: income minus expenses (USN)",
     "envd": "Imputed income (ENVD)",
     "esn": "Unified agricultural tax (ESHN)",
     "patent": "Patent",

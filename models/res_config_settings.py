@@ -100,7 +100,9 @@ class ResConfigSettings(models.TransientModel):
         }
 
     def action_l10n_ru_kkm_check_connection(self):
+        """Save the settings as shown, then check them: the first click checks what is on screen."""
         self.ensure_one()
+        self.set_values()
         kind, message = self.company_id._l10n_ru_kkm_check_connection()
         return {
             "type": "ir.actions.client",
@@ -112,3 +114,9 @@ class ResConfigSettings(models.TransientModel):
                 "sticky": kind != "success",
             },
         }
+
+    def action_l10n_ru_kkm_set_vat_codes(self):
+        """Save the settings, then propose the fiscal VAT code of every sales tax, to confirm."""
+        self.ensure_one()
+        self.set_values()
+        return self.env["l10n_ru_kkm.vat.code.wizard"]._l10n_ru_kkm_open(self.company_id)

@@ -52,7 +52,7 @@ class TestInstallUninstall(KkmCase):
                 db,
                 "select count(*) from res_company where l10n_ru_kkm_enabled and l10n_ru_kkm_inn = '5544332219'",
             )
-            self.assertEqual(configured, "1")
+            self.assertEqual(configured, "2", "the shop and the workshop, both on the sandbox account")
 
         uninstall_log = self._odoo("module", "uninstall", "-d", db, "l10n_ru_kkm", addons_first=True)
         self.assertEqual(PROBLEM.findall(uninstall_log), [], uninstall_log[-3000:])

@@ -135,6 +135,9 @@ class TestReceiptFlow(KkmTestCommon):
         receipt = move.l10n_ru_kkm_receipt_ids
         self.assertEqual(receipt.state, "error")
         self.assertIn("roubles only", receipt.error_message)
+        # The receipt is in roubles: 100 dollars are not shown as 100 roubles.
+        self.assertEqual(receipt.currency_id, self.env.ref("base.RUB"))
+        self.assertFalse(receipt.amount_total)
 
     def test_token_is_reused_then_renewed_once_on_expiry(self):
         self.atol.token_ok(token="token-1")

@@ -58,3 +58,51 @@ class TestSettings(KkmTestCommon):
                 self.company.flush_recordset()
         self.company.l10n_ru_kkm_retry_intervals = " 2, 10 ,30"
         self.assertEqual(self.company._l10n_ru_kkm_retry_minutes(), [2, 10, 30])
+
+    def _sales_tax(self, name, amount, amount_type="percent", included=True, code=False):
+        return self.env["account.tax"].create(
+            {
+                "name": name,
+                "amount": amount,
+                "amount_type": amount_type,
+                "price_include_override": "tax_included" if included else "tax_excluded",
+                "type_tax_use": "sale",
+                "company_id": self.company.id,
+                "l10n_ru_kkm_vat_code": code,
+            }
+        )
+
+    def test_fiscal_vat_codes_are_proposed_from_rate_and_price_included_then_confirmed(self):
+        proposals = {
+            self._sales_tax("НДС 22%", 22): "vat22",
+            self._sales_tax("НДС 10% сверху", 10, included=False): "vat10",
+            self._sales_tax("НДС 0%", 0): "vat0",
+            self._sales_tax("Без НДС", 0): "none",
+            self._sales_tax("НДС 22/122", 18.03, amount_type="division"): "vat122",
+            self._sales_tax("НДС 20/120 в цене", 16.67): "vat120",
+            self._sales_tax("Непонятный 16.67% сверху", 16.67, included=False): False,
+            self._sales_tax("Налог 15%", 15): False,
+        }
+        for tax, code in proposals.items():
+            self.assertEqual(tax._l10n_ru_kkm_proposed_vat_code(), code, tax.name)
+
+        settings = self.env["res.config.settings"].create({})
+        action = settings.action_l10n_ru_kkm_set_vat_codes()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        lines = {line.tax_id: line for line in wizard.line_ids}
+        self.assertIn(self.vat20, lines, "every sales tax of the company is listed")
+        self.assertFalse(wizard.line_ids.tax_id.filtered(lambda t: t.type_tax_use != "sale"))
+        self.assertEqual(lines[self.vat20].vat_code, "vat20")
+        for tax, code in proposals.items():
+            self.assertEqual(lines[tax].vat_code, code, tax.name)
+            self.assertFalse(tax.l10n_ru_kkm_vat_code, "nothing is written before the accountant confirms")
+        # The accountant corrects one proposal, then confirms.
+        lines[self.env["account.tax"].search([("name", "=", "Налог 15%")])].vat_code = "none"
+        wizard.action_apply()
+        self.assertEqual({tax.name: tax.l10n_ru_kkm_vat_code for tax in proposals}["НДС 22%"], "vat22")
+        self.assertEqual(
+            self.env["account.tax"].search([("name", "=", "Налог 15%")]).l10n_ru_kkm_vat_code, "none"
+        )
+        self.assertFalse(
+            self.env["account.tax"].search([("name", "=", "Непонятный 16.67% сверху")]).l10n_ru_kkm_vat_code
+        )

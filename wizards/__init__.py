@@ -5,4 +5,6 @@ from . import (
     l10n_ru_kkm_receipt_resend_wizard,
     l10n_ru_kkm_reconciliation_wizard,
     l10n_ru_kkm_report_wizard,
+    l10n_ru_kkm_vat_code_wizard,
+    l10n_ru_kkm_vat_code_wizard_line,
 )

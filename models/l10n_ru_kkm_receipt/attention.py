@@ -36,30 +36,37 @@ class L10nRuKkmReceipt(models.Model):
             return self.env._("The service refused the receipt.")
         return pb.render(self.env, [pb.problem("no_result", count=self.poll_count).as_json()])
 
+    def _l10n_ru_kkm_for_the_accountant(self):
+        """The receipt read in the language of the invoice's accountant: a chatter note is written
+        once, for the person who follows the invoice, whoever (or whichever job) wrote it."""
+        self.ensure_one()
+        move = self.move_id.sudo()
+        accountant = move.invoice_user_id or move.create_uid
+        lang = accountant.lang or move.company_id.partner_id.lang or self.env.lang
+        return self.with_context(lang=lang), accountant
+
     def _l10n_ru_kkm_notify_failure(self):
         """A note in the invoice's chatter (no e-mail to followers) and one activity per invoice."""
         for receipt in self:
+            receipt, accountant = receipt._l10n_ru_kkm_for_the_accountant()
             move = receipt.move_id.sudo()
             text = receipt._l10n_ru_kkm_problem_text()
             move._message_log(
                 body=Markup("<p>%s</p><p>%s</p>")
-                % (self.env._("Fiscal receipt %(name)s needs attention.", name=receipt.display_name), text)
+                % (receipt.env._("Fiscal receipt %(name)s needs attention.", name=receipt.display_name), text)
             )
             activity_type = self.env.ref(FAILED_ACTIVITY)
             if move.activity_ids.filtered(lambda a, t=activity_type: a.activity_type_id == t):
                 continue
-            move.activity_schedule(
-                FAILED_ACTIVITY,
-                note=text,
-                user_id=(move.invoice_user_id or move.create_uid).id,
-            )
+            move.activity_schedule(FAILED_ACTIVITY, note=text, user_id=accountant.id)
 
     def _l10n_ru_kkm_note_registered(self):
         """One short note in the invoice's chatter per registered receipt: its FD number and
         the link to it at the fiscal data operator (no e-mail to followers), all in one INSERT."""
         bodies = {}
         for receipt in self:
-            body = Markup("<p>%s") % self.env._(
+            receipt, _accountant = receipt._l10n_ru_kkm_for_the_accountant()
+            body = Markup("<p>%s") % receipt.env._(
                 "Fiscal receipt %(name)s registered: FD %(fd)s.",
                 name=receipt.display_name,
                 fd=receipt.fiscal_document_number,
@@ -67,7 +74,7 @@ class L10nRuKkmReceipt(models.Model):
             if receipt.ofd_link:
                 body += Markup(' <a href="%s" target="_blank">%s</a>') % (
                     receipt.ofd_link,
-                    self.env._("Receipt at the OFD"),
+                    receipt.env._("Receipt at the OFD"),
                 )
             move_id = receipt.move_id.id
             bodies[move_id] = bodies.get(move_id, Markup()) + body + Markup("</p>")

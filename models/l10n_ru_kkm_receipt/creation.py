@@ -127,7 +127,7 @@ class L10nRuKkmReceipt(models.Model):
         note = ""
         if not register:
             register, note = self.env["l10n_ru_kkm.register"]._l10n_ru_kkm_route(move)
-        return {
+        values = {
             "company_id": move.company_id.id,
             "move_id": move.id,
             "operation": operation,
@@ -139,6 +139,10 @@ class L10nRuKkmReceipt(models.Model):
             "amount_total": move.amount_total,
             **values,
         }
+        if move.currency_id != self.env.ref("base.RUB"):
+            # Refused (problem "currency"): no foreign amount may pass for roubles.
+            values["amount_total"] = False
+        return values
 
     @api.model
     def _l10n_ru_kkm_payment_stage(self, move, operation):

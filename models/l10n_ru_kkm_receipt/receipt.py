@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import MissingError, UserError
 from odoo.tools.mail import generate_tracking_message_id
 
-from ...vendors import safe
+from ...vendors import CLIENTS, safe
 from ...vendors.receipt import CORRECTION_TYPES
 from .. import problems as pb
 
@@ -96,7 +96,8 @@ class L10nRuKkmReceipt(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(compute="_compute_name", store=True, precompute=True)
+    # Read in the reader's language ("Sale INV/…", "Продажа INV/…"), never frozen in the poster's.
+    name = fields.Char(compute="_compute_name", search="_search_name")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     move_id = fields.Many2one(
         "account.move",
@@ -108,7 +109,8 @@ class L10nRuKkmReceipt(models.Model):
         check_company=True,
     )
     partner_id = fields.Many2one(related="move_id.partner_id", string="Customer")
-    currency_id = fields.Many2one(related="company_id.currency_id")
+    # Receipts are registered in roubles only, whatever the company's or the invoice's currency.
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
     operation = fields.Selection(selection=OPERATIONS, required=True, readonly=True)
     payment_stage = fields.Selection(
         selection=PAYMENT_STAGES,
@@ -147,7 +149,9 @@ class L10nRuKkmReceipt(models.Model):
         help="The register this receipt left for its backup, which never received it.",
     )
     vendor = fields.Selection(
-        selection=lambda self: self.env["l10n_ru_kkm.register"]._fields["vendor"].selection,
+        # The registers' list (static, so that its labels are translated on the receipt too).
+        selection=[(code, client.label) for code, client in CLIENTS.items()],
+        string="Cash register service",
         required=True,
         readonly=True,
         help="The cash register service, frozen when the receipt was created.",
@@ -165,14 +169,19 @@ class L10nRuKkmReceipt(models.Model):
         copy=False,
         help="The service holds a failed document under this external ID: a resend needs a new one.",
     )
-    vendor_uuid = fields.Char(string="Vendor document ID", readonly=True, copy=False)
+    vendor_uuid = fields.Char(string="Document ID at the service", readonly=True, copy=False)
     group_code = fields.Char(
         readonly=True,
         help="The ATOL group the receipt is registered in, frozen when it was created: its status "
         "is asked there even if the company moves to another group.",
     )
     state = fields.Selection(selection=STATES, required=True, default="to_send", readonly=True, tracking=True)
-    amount_total = fields.Monetary(string="Total", currency_field="currency_id", readonly=True)
+    amount_total = fields.Monetary(
+        string="Total",
+        currency_field="currency_id",
+        readonly=True,
+        help="In roubles; empty for an invoice in another currency, which no receipt can register.",
+    )
     # Frozen with the request, for reconciliation (l10n_ru_kkm_discrepancy.py).
     amount_prepaid = fields.Monetary(
         string="Paid earlier",
@@ -247,7 +256,12 @@ class L10nRuKkmReceipt(models.Model):
     fiscal_document_attribute = fields.Char(string="Fiscal sign (FPD)", readonly=True, copy=False)
     shift_number = fields.Integer(string="Shift number", readonly=True, copy=False)
     fiscal_receipt_number = fields.Integer(string="Receipt number in shift", readonly=True, copy=False)
-    receipt_datetime = fields.Char(string="Fiscal date and time", readonly=True, copy=False)
+    receipt_datetime = fields.Char(
+        string="Registered (Moscow time)",
+        readonly=True,
+        copy=False,
+        help="The date and time of the receipt as the cash register registered it, in Moscow time.",
+    )
     ecr_registration_number = fields.Char(string="Register registration number", readonly=True, copy=False)
     ofd_inn = fields.Char(string="OFD INN", readonly=True, copy=False)
     ofd_receipt_url = fields.Char(string="Receipt at the OFD", readonly=True, copy=False)
@@ -319,6 +333,10 @@ class L10nRuKkmReceipt(models.Model):
         "An invoice may have only one open receipt per operation (and part).",
     )
 
+    def _compute_currency_id(self):
+        self.currency_id = self.env.ref("base.RUB")
+
+    @api.depends_context("lang")
     @api.depends("operation", "payment_stage", "move_id.name", "part", "part_count")
     def _compute_name(self):
         labels = dict(self._fields["operation"]._description_selection(self.env))
@@ -336,6 +354,16 @@ class L10nRuKkmReceipt(models.Model):
                     count=receipt.part_count,
                 )
             receipt.name = name
+
+    @api.depends_context("lang")
+    @api.depends("name")
+    def _compute_display_name(self):
+        for receipt in self:
+            receipt.display_name = receipt.name
+
+    def _search_name(self, operator, value):
+        # The invoice's name is the part of a receipt's name that is in no language.
+        return [("move_id.name", operator, value)]
 
     # -- the state machine ------------------------------------------------------------------
 

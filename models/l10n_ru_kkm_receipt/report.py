@@ -4,6 +4,7 @@ e-mailed, each recipient reading it in their own language."""
 from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
+from odoo.tools import format_date
 
 STUCK_AFTER = timedelta(hours=1)
 
@@ -58,6 +59,8 @@ class L10nRuKkmReceipt(models.Model):
             ),
             "date_from": date_from,
             "date_to": date_to,
+            # The period in the reader's date format, as the heading and the subject say it.
+            "period": self._l10n_ru_kkm_report_period(date_from, date_to),
             "count": len(receipts),
             # A split invoice has several receipts, but it is one document.
             "documents": len(receipts.move_id),
@@ -86,6 +89,10 @@ class L10nRuKkmReceipt(models.Model):
                 for receipt in problems
             ],
         }
+
+    @api.model
+    def _l10n_ru_kkm_report_period(self, date_from, date_to):
+        return f"{format_date(self.env, date_from)} – {format_date(self.env, date_to)}"
 
     @api.model
     def _l10n_ru_kkm_render_report(self, company, date_from, date_to):
@@ -123,10 +130,9 @@ class L10nRuKkmReceipt(models.Model):
             mails |= mails.create(
                 {
                     "subject": report.env._(
-                        "Fiscal receipts of %(company)s, %(date_from)s – %(date_to)s",
+                        "Fiscal receipts of %(company)s, %(period)s",
                         company=company.name,
-                        date_from=date_from,
-                        date_to=date_to,
+                        period=report._l10n_ru_kkm_report_period(date_from, date_to),
                     ),
                     "body_html": body,
                     "email_from": company.email_formatted or self.env.user.email_formatted,
