@@ -139,7 +139,7 @@ class L10nRuKkmReceipt(models.Model):
             "amount_total": move.amount_total,
             **values,
         }
-        if move.currency_id != self.env.ref("base.RUB"):
+        if move.currency_id.id != self.env["ir.model.data"]._xmlid_to_res_id("base.RUB"):
             # Refused (problem "currency"): no foreign amount may pass for roubles.
             values["amount_total"] = False
         return values

@@ -334,7 +334,10 @@ class L10nRuKkmReceipt(models.Model):
     )
 
     def _compute_currency_id(self):
-        self.currency_id = self.env.ref("base.RUB")
+        # Through the cached xmlid, not env.ref(): it checks the row at each posting.
+        self.currency_id = self.env["res.currency"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id("base.RUB")
+        )
 
     @api.depends_context("lang")
     @api.depends("operation", "payment_stage", "move_id.name", "part", "part_count")
