@@ -24,7 +24,14 @@ class L10nRuKkmClient(models.AbstractModel):
     @api.model
     @contextmanager
     def _open(
-        self, register, vendor=None, on_exchange=None, credentials=True, group_code=None, shared_token=True
+        self,
+        register,
+        vendor=None,
+        on_exchange=None,
+        credentials=True,
+        group_code=None,
+        shared_token=True,
+        token_store=None,
     ):
         """The client of ``register`` (speaking ``vendor``, its own service by default), as a
         context.
@@ -35,7 +42,8 @@ class L10nRuKkmClient(models.AbstractModel):
         """
         register = register.sudo()
         client_class = CLIENTS[vendor or register.vendor]
-        token_store = RegisterTokenStore(register) if shared_token else MemoryTokenStore()
+        if token_store is None:
+            token_store = RegisterTokenStore(register) if shared_token else MemoryTokenStore()
         certificate = register.checkonline_certificate_id
         if not (credentials and client_class.needs_certificate and certificate):
             settings = self._settings(register, group_code)
@@ -120,3 +128,29 @@ class RegisterTokenStore:
 
     def _store(self, cr, values):
         self.register.with_env(self.register.env(cr=cr)).sudo().write(values)
+
+
+class ThreadTokenStore:
+    """The register's token for requests made from threads (a poll batch asks its groups side
+    by side): read here, before the threads start; a token renewed in a thread stays in memory
+    and is stored by the caller's thread afterwards (``store``), since threads open no cursor."""
+
+    def __init__(self, register):
+        self.register = register
+        self.token = register.atol_token or ""
+        self.expiry = register.atol_token_expiry
+        self.renewed = False
+
+    def get(self):
+        return self.token, self.expiry
+
+    def set(self, token, expiry):
+        self.token, self.expiry, self.renewed = token, expiry, True
+
+    @contextmanager
+    def renewal(self):
+        yield
+
+    def store(self):
+        if self.renewed:
+            RegisterTokenStore(self.register).set(self.token, self.expiry)

@@ -21,6 +21,7 @@ from ...vendors import CLIENTS, safe
 from ...vendors import outcome as oc
 from ...vendors.errors import TransientError, UnreadableAnswer
 from .. import problems as pb
+from ..l10n_ru_kkm_client import ThreadTokenStore
 from .sending import CHANNEL
 
 _logger = logging.getLogger(__name__)
@@ -340,10 +341,11 @@ class L10nRuKkmReceipt(models.Model):
             key = (receipt._l10n_ru_kkm_cash_register(), receipt.vendor, receipt.group_code or "")
             groups.setdefault(key, []).append(receipt)
         registers = self.env["l10n_ru_kkm.register"]
-        answers, exchanges, plans = {}, [], []
+        answers, exchanges, plans, tokens = {}, [], [], []
         with ExitStack() as stack:
             for (register, vendor, _group), members in groups.items():
                 current = [None]
+                tokens.append(ThreadTokenStore(register.sudo()))
                 try:
                     client = stack.enter_context(
                         self.env["l10n_ru_kkm.client"]._open(
@@ -353,6 +355,7 @@ class L10nRuKkmReceipt(models.Model):
                                 (current[0], exchange)
                             ),
                             group_code=members[0].group_code,
+                            token_store=tokens[-1],
                         )
                     )
                 except Exception as error:
@@ -367,6 +370,8 @@ class L10nRuKkmReceipt(models.Model):
                 with ThreadPoolExecutor(max_workers=min(POLL_THREADS, len(plans))) as pool:
                     for result in pool.map(lambda plan: self._l10n_ru_kkm_ask_group(*plan), plans):
                         answers.update(result)
+        for token in tokens:
+            token.store()
         self._l10n_ru_kkm_log_exchanges(exchanges)
         return answers
 
